@@ -1,0 +1,46 @@
+// Error types: what a user can cause (exit 2) versus what went wrong while running (exit 1).
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace caprisk {
+
+/// Bad input a user can fix: a config file, a command-line option, an output path.
+class UserError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A config error, located in the file: "FILE:LINE:COL: FIELD: message".
+class ConfigError : public UserError {
+ public:
+  ConfigError(const std::string& file, int line, int column, const std::string& field,
+              const std::string& message)
+      : UserError(format(file, line, column, field, message)),
+        file_(file),
+        line_(line),
+        field_(field) {}
+  const std::string& file() const noexcept { return file_; }
+  int line() const noexcept { return line_; }
+  const std::string& field() const noexcept { return field_; }
+
+ private:
+  static std::string format(const std::string& file, int line, int column, const std::string& field,
+                            const std::string& message) {
+    std::string where = file;
+    if (line > 0) where += ":" + std::to_string(line) + ":" + std::to_string(column);
+    return where + ": " + (field.empty() ? "" : field + ": ") + message;
+  }
+  std::string file_;
+  int line_;
+  std::string field_;
+};
+
+/// A failure at run time that is not the user's input (I/O while writing, internal checks).
+class RuntimeFailure : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace caprisk

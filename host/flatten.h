@@ -1,0 +1,44 @@
+// Flattens a validated Scenario into the plain arrays the kernels read.
+#pragma once
+
+#include <vector>
+
+#include "host/scenario.h"
+#include "kernels/scenario_view.h"
+
+namespace caprisk {
+
+/// Owns the arrays behind a ScenarioView; the view stays valid while this object lives and is
+/// not moved from.
+class FlatScenario {
+ public:
+  explicit FlatScenario(const Scenario& scenario);
+  FlatScenario(const FlatScenario&) = delete;
+  FlatScenario& operator=(const FlatScenario&) = delete;
+
+  const ScenarioView& view() const { return view_; }
+  PathLayout layout() const { return PathLayout{view_.site_count, view_.report_count}; }
+
+  // The arrays, for backends that copy them elsewhere (device memory).
+  const std::vector<SchedulePoint>& points() const { return points_; }
+  const std::vector<SupplierParams>& suppliers() const { return suppliers_; }
+  const std::vector<DealParams>& deals() const { return deals_; }
+  const std::vector<SiteParams>& sites() const { return sites_; }
+  const std::vector<int>& funding() const { return funding_; }
+  const std::vector<int>& site_order() const { return site_order_; }
+  const std::vector<int>& report_months() const { return report_months_; }
+
+ private:
+  ScheduleRef add_schedule(const Schedule& schedule);
+
+  std::vector<SchedulePoint> points_;
+  std::vector<SupplierParams> suppliers_;
+  std::vector<DealParams> deals_;
+  std::vector<SiteParams> sites_;
+  std::vector<int> funding_;
+  std::vector<int> site_order_;
+  std::vector<int> report_months_;
+  ScenarioView view_{};
+};
+
+}  // namespace caprisk

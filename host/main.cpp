@@ -1,0 +1,228 @@
+// caprisk command line: run, validate, devices. Exit codes: 0 success, 1 runtime failure,
+// 2 usage or config error.
+#include <boost/program_options.hpp>
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "host/config.h"
+#include "host/devices.h"
+#include "host/run.h"
+#include "host/version.h"
+
+namespace po = boost::program_options;
+
+namespace caprisk {
+namespace {
+
+constexpr int exit_ok = 0;
+constexpr int exit_runtime = 1;
+constexpr int exit_usage = 2;
+
+const char* const usage_text =
+    "usage: caprisk <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  run CONFIG [options]   simulate the scenario and write percentile tables\n"
+    "  validate CONFIG        check a scenario config and print a summary\n"
+    "  devices                list CUDA devices, or say why there are none\n"
+    "\n"
+    "  caprisk --version      version and git commit\n"
+    "  caprisk <command> --help\n";
+
+std::string version_line() {
+  return std::string("caprisk ") + CAPRISK_VERSION + " (commit " + CAPRISK_GIT_COMMIT + ")";
+}
+
+/// Parses a positive whole number, also written as 1e6; `what` names the option.
+std::uint64_t parse_count(const std::string& text, const std::string& what, std::uint64_t max) {
+  const std::string expected =
+      what + " expects a whole number in [1, " + std::to_string(max) + "], got '" + text + "'";
+  std::uint64_t value = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec == std::errc() && ptr == text.data() + text.size() && !text.empty()) {
+    if (value < 1 || value > max) throw UserError(expected);
+    return value;
+  }
+  double real = 0;
+  const auto [rptr, rec] = std::from_chars(text.data(), text.data() + text.size(), real);
+  if (rec != std::errc() || rptr != text.data() + text.size() || !(real >= 1) ||
+      real != std::floor(real) || real > static_cast<double>(max))
+    throw UserError(expected);
+  return static_cast<std::uint64_t>(real);
+}
+
+void print_validate_summary(const Scenario& s) {
+  std::cout << "config:     " << s.source_path << " (valid)\n";
+  std::cout << "scenario:   " << s.name << "\n";
+  std::cout << "start:      " << s.start.str() << ", horizon " << s.horizon_months << " months (to "
+            << s.start.plus(s.horizon_months - 1).str() << ")\n";
+  std::cout << "paths:      " << s.paths << ", seed " << s.seed << "\n";
+  std::cout << "reports:    " << s.report_months.size() << " month(s), " << s.percentiles.size()
+            << " percentile(s)\n";
+  const Correlation& c = s.correlation;
+  std::cout << "factors:    ";
+  if (c.factors.empty()) std::cout << "(none: all inputs independent)";
+  for (std::size_t i = 0; i < c.factors.size(); ++i) std::cout << (i ? ", " : "") << c.factors[i];
+  if (!c.factors.empty())
+    std::cout << " (" << (c.copula == CopulaKind::gaussian ? "gaussian" : "student_t")
+              << (c.copula == CopulaKind::student_t ? ", df " + std::to_string(c.df) : "")
+              << " copula)";
+  std::cout << "\nsuppliers:  " << s.supply.suppliers.size() << "\n";
+  for (const auto& supplier : s.supply.suppliers)
+    std::cout << "  - " << supplier.name << (supplier.hbm_yield ? " (own HBM yield curve)" : "")
+              << "\n";
+  std::cout << "deals:      " << s.funding.deals.size() << "\n";
+  for (const auto& deal : s.funding.deals)
+    std::cout << "  - " << deal.name << " ("
+              << (deal.kind == DealKind::schedule ? "schedule" : "per_gw") << ")\n";
+  std::cout << "sites:      " << s.sites.size() << "\n";
+  for (const auto& site : s.sites) {
+    std::cout << "  - " << site.name << " (priority " << site.priority << ", funded by ";
+    for (std::size_t i = 0; i < site.funded_by.size(); ++i)
+      std::cout << (i ? ", " : "") << s.funding.deals[site.funded_by[i]].name;
+    std::cout << ")\n";
+  }
+}
+
+int command_validate(const std::vector<std::string>& args) {
+  po::options_description options("caprisk validate CONFIG");
+  options.add_options()("help,h", "show this help");
+  po::options_description hidden;
+  hidden.add_options()("config", po::value<std::string>(), "scenario file");
+  po::options_description all;
+  all.add(options).add(hidden);
+  po::positional_options_description positional;
+  positional.add("config", 1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
+  if (vm.count("help")) {
+    std::cout << options;
+    return exit_ok;
+  }
+  if (!vm.count("config")) throw UserError("validate: missing CONFIG (a scenario YAML file)");
+  print_validate_summary(load_scenario(vm["config"].as<std::string>()));
+  return exit_ok;
+}
+
+int command_devices(const std::vector<std::string>& args) {
+  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+    std::cout << "caprisk devices: list CUDA devices (name, SMs, memory, driver/runtime)\n";
+    return exit_ok;
+  }
+  if (!args.empty()) throw UserError("devices: unexpected argument '" + args[0] + "'");
+  const DeviceReport report = query_devices();
+  auto version = [](int v) {
+    return v == 0 ? std::string("none")
+                  : std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10);
+  };
+  if (report.cuda_built)
+    std::cout << "CUDA driver " << version(report.driver_version) << ", runtime "
+              << version(report.runtime_version) << "\n";
+  if (report.devices.empty()) {
+    std::cout << "no usable CUDA device: " << report.why_none << "\n";
+    return exit_ok;
+  }
+  for (const auto& d : report.devices) {
+    std::printf("device %d: %s, compute %d.%d, %d SMs, %.1f GiB\n", d.index, d.name.c_str(),
+                d.compute_major, d.compute_minor, d.multiprocessors,
+                static_cast<double>(d.memory_bytes) / (1024.0 * 1024.0 * 1024.0));
+  }
+  return exit_ok;
+}
+
+int command_run(const std::vector<std::string>& args) {
+  po::options_description options("caprisk run CONFIG [options]");
+  options.add_options()("help,h", "show this help")("paths", po::value<std::string>(),
+                                                    "number of paths (overrides scenario.paths)")(
+      "seed", po::value<std::string>(), "random seed (overrides scenario.seed)")(
+      "threads", po::value<std::string>(), "CPU threads (default: all cores)")(
+      "out", po::value<std::string>(), "output directory (default: out/<scenario name>)")(
+      "backend", po::value<std::string>()->default_value("auto"), "auto, cpu or cuda")(
+      "allow-no-supply", "run even when no supply can ever reach the sites")(
+      "quiet,q", "no headline table and no progress");
+  po::options_description hidden;
+  hidden.add_options()("config", po::value<std::string>(), "scenario file");
+  po::options_description all;
+  all.add(options).add(hidden);
+  po::positional_options_description positional;
+  positional.add("config", 1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
+  if (vm.count("help")) {
+    std::cout << options;
+    return exit_ok;
+  }
+  if (!vm.count("config")) throw UserError("run: missing CONFIG (a scenario YAML file)");
+
+  Scenario scenario = load_scenario(vm["config"].as<std::string>());
+  RunOptions run;
+  if (vm.count("paths"))
+    scenario.paths = parse_count(vm["paths"].as<std::string>(), "--paths", ModelLimits::max_paths);
+  if (vm.count("seed")) {
+    const std::string text = vm["seed"].as<std::string>();
+    std::uint64_t seed = 0;
+    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), seed);
+    if (ec != std::errc() || ptr != text.data() + text.size() || text.empty())
+      throw UserError("--seed expects a whole number >= 0, got '" + text + "'");
+    scenario.seed = seed;
+  }
+  if (vm.count("threads"))
+    run.threads = static_cast<int>(parse_count(vm["threads"].as<std::string>(), "--threads", 4096));
+  run.out_dir = vm.count("out") ? vm["out"].as<std::string>() : "out/" + scenario.name;
+  run.backend = vm["backend"].as<std::string>();
+  if (run.backend != "auto" && run.backend != "cpu" && run.backend != "cuda")
+    throw UserError("--backend expects auto, cpu or cuda, got '" + run.backend + "'");
+  run.allow_no_supply = vm.count("allow-no-supply") > 0;
+  run.quiet = vm.count("quiet") > 0;
+  run.command_line = "caprisk run";
+  for (const auto& a : args) run.command_line += " " + a;
+  return run_scenario(scenario, run);
+}
+
+int dispatch(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << usage_text;
+    return exit_usage;
+  }
+  const std::string command = argv[1];
+  const std::vector<std::string> rest(argv + 2, argv + argc);
+  if (command == "--help" || command == "-h" || command == "help") {
+    std::cout << usage_text;
+    return exit_ok;
+  }
+  if (command == "--version" || command == "version") {
+    std::cout << version_line() << "\n";
+    return exit_ok;
+  }
+  if (command == "run") return command_run(rest);
+  if (command == "validate") return command_validate(rest);
+  if (command == "devices") return command_devices(rest);
+  throw UserError("unknown command '" + command + "' (expected run, validate or devices)");
+}
+
+}  // namespace
+}  // namespace caprisk
+
+int main(int argc, char** argv) {
+  using namespace caprisk;
+  try {
+    return dispatch(argc, argv);
+  } catch (const UserError& e) {
+    std::cerr << "caprisk: error: " << e.what() << "\n";
+    return exit_usage;
+  } catch (const po::error& e) {
+    std::cerr << "caprisk: error: " << e.what() << " (see caprisk --help)\n";
+    return exit_usage;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "caprisk: error: out of memory (try fewer --paths or fewer report months)\n";
+    return exit_runtime;
+  } catch (const std::exception& e) {
+    std::cerr << "caprisk: error: " << e.what() << "\n";
+    return exit_runtime;
+  }
+}

@@ -1,0 +1,207 @@
+// `caprisk run`: checks, simulation on the chosen backend, reduction, atomic report files.
+#include "host/run.h"
+
+#include <omp.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "host/backend_cpu.h"
+#include "host/devices.h"
+#include "host/errors.h"
+#include "host/flatten.h"
+#include "host/output_files.h"
+#include "host/report.h"
+#include "host/results.h"
+#include "host/version.h"
+
+namespace caprisk {
+namespace {
+
+bool all_zero(const Schedule& schedule) {
+  for (const auto& point : schedule)
+    if (point.value > 0) return false;
+  return true;
+}
+
+/// The reasons no supply can ever reach any site within the horizon, from the supports of the
+/// inputs alone; empty when some path can deliver.
+std::string why_no_supply(const Scenario& s) {
+  const Supply& supply = s.supply;
+  const int shortest_lead = static_cast<int>(std::round(supply.lead_time_months.lower));
+  if (shortest_lead >= s.horizon_months)
+    return "supply.lead_time_months: the shortest lead time (" + std::to_string(shortest_lead) +
+           " months) is not shorter than the horizon (" + std::to_string(s.horizon_months) +
+           " months), so nothing produced can arrive";
+  if (supply.program_share.upper <= 0) return "supply.program_share is 0";
+  if (supply.stacks_per_wafer.upper <= 0) return "supply.stacks_per_wafer is 0";
+  if (supply.kw_per_accelerator.upper <= 0) return "supply.kw_per_accelerator is 0";
+  if (supply.package_yield.initial.upper <= 0 && supply.package_yield.mature.upper <= 0)
+    return "supply.package_yield is 0";
+  if (!supply.packaging_cap_gw.empty() && all_zero(supply.packaging_cap_gw))
+    return "supply.packaging_cap_gw is 0 throughout";
+  for (const Supplier& supplier : supply.suppliers) {
+    const YieldCurve& y = supplier.hbm_yield.value_or(supply.hbm_yield);
+    if (!all_zero(supplier.wafers_per_month) && supplier.capacity_factor.upper > 0 &&
+        (y.initial.upper > 0 || y.mature.upper > 0))
+      return "";
+  }
+  return "supply.suppliers: every supplier has zero wafers, a zero capacity factor or a zero "
+         "HBM yield";
+}
+
+/// Sites that can never install anything, whatever the paths; reported as warnings.
+std::vector<std::string> sites_that_cannot_build(const Scenario& s) {
+  std::vector<std::string> notes;
+  for (const Site& site : s.sites) {
+    if (all_zero(site.target_gw)) continue;
+    if (all_zero(site.power_schedule) || site.power_availability.upper <= 0)
+      notes.push_back("site '" + site.name + "' has no power in any month");
+    else if (site.build_rate_gw.upper <= 0)
+      notes.push_back("site '" + site.name + "' has build_rate_gw 0");
+  }
+  return notes;
+}
+
+std::size_t physical_memory_bytes() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES);
+  const long page_size = ::sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page_size > 0 ? static_cast<std::size_t>(pages) * page_size : 0;
+}
+
+/// Prints "paths done, rate, ETA" on stderr when it is a terminal.
+class Progress {
+ public:
+  Progress(std::uint64_t total, bool enabled)
+      : total_(total),
+        enabled_(enabled && ::isatty(STDERR_FILENO)),
+        start_(std::chrono::steady_clock::now()) {}
+  void update(std::uint64_t done) {
+    if (!enabled_) return;
+    const double elapsed = seconds_since(start_);
+    if (done < total_ && elapsed - last_ < 0.5) return;
+    last_ = elapsed;
+    const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0;
+    const double eta = rate > 0 ? static_cast<double>(total_ - done) / rate : 0;
+    std::fprintf(stderr, "\r  %llu / %llu paths (%.0f%%), %.0f paths/s, ETA %.0f s   ",
+                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(total_),
+                 100.0 * static_cast<double>(done) / static_cast<double>(total_), rate, eta);
+    if (done >= total_) std::fprintf(stderr, "\n");
+  }
+  static double seconds_since(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  }
+
+ private:
+  std::uint64_t total_;
+  bool enabled_;
+  std::chrono::steady_clock::time_point start_;
+  double last_ = -1;
+};
+
+/// Picks the backend; returns "cpu" or throws for an impossible request.
+std::string choose_backend(const std::string& requested, bool quiet) {
+  if (requested == "cpu") return "cpu";
+  const DeviceReport devices = query_devices();
+  if (requested == "cuda") {
+    if (devices.devices.empty())
+      throw UserError("--backend cuda: no usable CUDA device: " + devices.why_none);
+    throw UserError(
+        "--backend cuda: the CUDA simulation backend is not part of this version "
+        "yet; use --backend cpu");
+  }
+  if (!quiet)
+    std::cerr << "caprisk: backend cpu ("
+              << (devices.devices.empty() ? "no usable CUDA device: " + devices.why_none
+                                          : std::string("the CUDA simulation backend is not "
+                                                        "part of this version yet"))
+              << ")\n";
+  return "cpu";
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+}  // namespace
+
+int run_scenario(const Scenario& scenario, const RunOptions& options) {
+  const auto started = std::chrono::steady_clock::now();
+  if (const std::string reason = why_no_supply(scenario);
+      !reason.empty() && !options.allow_no_supply)
+    throw UserError(scenario.source_path + ": no supply can ever reach the sites: " + reason +
+                    " (every path would be a full shortfall; pass --allow-no-supply to run "
+                    "it anyway)");
+  for (const std::string& note : sites_that_cannot_build(scenario))
+    std::cerr << "caprisk: warning: " << note << ": it will be short in every path\n";
+
+  const FlatScenario flat(scenario);
+  const PathLayout layout = flat.layout();
+  const double bytes = SampleStore::bytes_needed(layout, scenario.paths);
+  const std::size_t memory = physical_memory_bytes();
+  if (memory > 0 && bytes > 0.6 * static_cast<double>(memory)) {
+    char message[256];
+    std::snprintf(message, sizeof message,
+                  "%llu paths x %d cells need %.1f GiB for the exact percentiles, more than 60%% "
+                  "of this machine's %.1f GiB: lower --paths or scenario.report_months",
+                  static_cast<unsigned long long>(scenario.paths), layout.value_count(),
+                  bytes / 1073741824.0, static_cast<double>(memory) / 1073741824.0);
+    throw UserError(message);
+  }
+
+  const std::string backend = choose_backend(options.backend, options.quiet);
+  OutputDirectory out(options.out_dir);  // fails early when the directory is not writable
+  const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
+
+  SampleStore samples(layout, scenario.paths);
+  Progress progress(scenario.paths, !options.quiet);
+  const auto simulation_start = std::chrono::steady_clock::now();
+  simulate_cpu(flat, scenario.seed, 0, scenario.paths, samples.output(), threads,
+               [&](std::uint64_t done) { progress.update(done); });
+  const double simulation_seconds = Progress::seconds_since(simulation_start);
+  const RunResults results = reduce(samples, scenario.percentiles, threads);
+  const double wall_seconds = Progress::seconds_since(started);
+
+  nlohmann::json summary = {
+      {"caprisk_version", CAPRISK_VERSION},
+      {"caprisk_commit", CAPRISK_GIT_COMMIT},
+      {"config", scenario.source_path},
+      {"config_sha256", sha256_hex(read_file(scenario.source_path))},
+      {"scenario", scenario.name},
+      {"seed", scenario.seed},
+      {"paths", scenario.paths},
+      {"backend", backend},
+      {"threads", threads},
+      {"command_line", options.command_line},
+      {"start", scenario.start.str()},
+      {"horizon_months", scenario.horizon_months},
+      {"simulation_seconds", simulation_seconds},
+      {"wall_seconds", wall_seconds},
+      {"paths_per_second",
+       static_cast<double>(scenario.paths) / std::max(simulation_seconds, 1e-9)},
+      {"headline", headline_json(scenario, results)},
+  };
+  out.stage("percentiles.csv", percentiles_csv(scenario, results));
+  out.stage("attribution.csv", attribution_csv(scenario, results));
+  out.stage("summary.json", summary.dump(2) + "\n");
+  out.commit();
+
+  if (!options.quiet) {
+    std::cout << headline_table(scenario, results);
+    std::printf("%llu paths in %.2f s (%.0f paths/s on %d threads); results in %s/\n",
+                static_cast<unsigned long long>(scenario.paths), wall_seconds,
+                static_cast<double>(scenario.paths) / std::max(simulation_seconds, 1e-9), threads,
+                out.path().c_str());
+  }
+  return 0;
+}
+
+}  // namespace caprisk

@@ -1,0 +1,154 @@
+// Distributions of uncertain inputs (docs/MODEL.md, "Uncertain inputs"), sampled by their
+// quantile function x = Q(u) so that any of them can be tied to a copula factor.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "kernels/qualifiers.h"
+#include "kernels/special_functions.h"
+
+namespace caprisk {
+
+enum class DistKind : std::uint8_t {
+  fixed,
+  uniform,
+  normal,
+  lognormal,
+  triangular,
+  pert,
+  beta,
+  bernoulli,
+};
+
+/// A validated distribution with its parameters pre-computed on the host, so that Q(u) does
+/// no setup work per path. Trivially copyable; `param` meaning depends on `kind` (see make_*).
+struct Distribution {
+  DistKind kind = DistKind::fixed;
+  std::int8_t sign = 1;      ///< +1 or -1: which side of the factor drives this input
+  std::int16_t factor = -1;  ///< copula factor index, -1 = independent draw
+  double param[5] = {0, 0, 0, 0, 0};
+  double lower = 0;  ///< support, used to clamp rounding at the ends
+  double upper = 0;
+};
+
+namespace detail {
+CAPRISK_HD inline Distribution make_distribution(DistKind kind, double lower, double upper) {
+  Distribution d;
+  d.kind = kind;
+  d.lower = lower;
+  d.upper = upper;
+  return d;
+}
+}  // namespace detail
+
+// --- Constructors: parameters must already be validated (host/config does that). ----------
+
+CAPRISK_HD inline Distribution make_fixed(double value) {
+  Distribution d = detail::make_distribution(DistKind::fixed, value, value);
+  d.param[0] = value;
+  return d;
+}
+
+CAPRISK_HD inline Distribution make_uniform(double min, double max) {
+  Distribution d = detail::make_distribution(DistKind::uniform, min, max);
+  d.param[0] = min;
+  d.param[1] = max - min;
+  return d;
+}
+
+/// Normal, truncated to [lower, upper] (use +-infinity for an open side).
+CAPRISK_HD inline Distribution make_normal(double mean, double sd, double lower, double upper) {
+  Distribution d = detail::make_distribution(DistKind::normal, lower, upper);
+  d.param[0] = mean;
+  d.param[1] = sd;
+  d.param[2] = std::isinf(lower) ? 0.0 : normal_cdf((lower - mean) / sd);
+  d.param[3] = std::isinf(upper) ? 1.0 : normal_cdf((upper - mean) / sd);
+  return d;
+}
+
+CAPRISK_HD inline Distribution make_lognormal(double mu, double sigma) {
+  Distribution d = detail::make_distribution(DistKind::lognormal, 0.0, INFINITY);
+  d.param[0] = mu;
+  d.param[1] = sigma;
+  return d;
+}
+
+CAPRISK_HD inline Distribution make_triangular(double min, double mode, double max) {
+  Distribution d = detail::make_distribution(DistKind::triangular, min, max);
+  d.param[0] = min;
+  d.param[1] = mode;
+  d.param[2] = max;
+  d.param[3] = (mode - min) / (max - min);  // CDF at the mode
+  return d;
+}
+
+/// Beta on [lower, upper] with shapes a, b (PERT and beta share it).
+CAPRISK_HD inline Distribution make_scaled_beta(DistKind kind, double a, double b, double lower,
+                                                double upper) {
+  Distribution d = detail::make_distribution(kind, lower, upper);
+  d.param[0] = lower;
+  d.param[1] = upper - lower;
+  d.param[2] = a;
+  d.param[3] = b;
+  d.param[4] = log_beta(a, b);
+  return d;
+}
+
+/// Beta-PERT with lambda = 4.
+CAPRISK_HD inline Distribution make_pert(double min, double mode, double max) {
+  const double range = max - min;
+  return make_scaled_beta(DistKind::pert, 1.0 + 4.0 * (mode - min) / range,
+                          1.0 + 4.0 * (max - mode) / range, min, max);
+}
+
+CAPRISK_HD inline Distribution make_beta(double a, double b) {
+  return make_scaled_beta(DistKind::beta, a, b, 0.0, 1.0);
+}
+
+/// Beta given its mean and sd; needs 0 < mean < 1 and sd^2 < mean (1 - mean).
+CAPRISK_HD inline Distribution make_beta_mean_sd(double mean, double sd) {
+  const double common = mean * (1.0 - mean) / (sd * sd) - 1.0;
+  return make_beta(mean * common, (1.0 - mean) * common);
+}
+
+/// 1 with probability p, else 0.
+CAPRISK_HD inline Distribution make_bernoulli(double p) {
+  Distribution d = detail::make_distribution(DistKind::bernoulli, 0.0, 1.0);
+  d.param[0] = p;
+  return d;
+}
+
+// --- Quantile -----------------------------------------------------------------------------
+
+/// Q(u) for u in (0, 1).
+CAPRISK_HD inline double quantile(const Distribution& d, double u) {
+  double x = 0.0;
+  switch (d.kind) {
+    case DistKind::fixed:
+      return d.param[0];
+    case DistKind::uniform:
+      x = d.param[0] + u * d.param[1];
+      break;
+    case DistKind::normal:
+      x = d.param[0] + d.param[1] * normal_quantile(d.param[2] + u * (d.param[3] - d.param[2]));
+      break;
+    case DistKind::lognormal:
+      return std::exp(d.param[0] + d.param[1] * normal_quantile(u));
+    case DistKind::triangular: {
+      const double min = d.param[0], mode = d.param[1], max = d.param[2];
+      x = u < d.param[3] ? min + std::sqrt(u * (max - min) * (mode - min))
+                         : max - std::sqrt((1.0 - u) * (max - min) * (max - mode));
+      break;
+    }
+    case DistKind::pert:
+    case DistKind::beta:
+      x = d.param[0] + d.param[1] * incomplete_beta_inverse(u, d.param[2], d.param[3], d.param[4]);
+      break;
+    case DistKind::bernoulli:
+      return u > 1.0 - d.param[0] ? 1.0 : 0.0;
+  }
+  return fmin(fmax(x, d.lower), d.upper);
+}
+
+}  // namespace caprisk

@@ -1,0 +1,251 @@
+// `caprisk run` as a user runs it: output files, reproducibility, bad input, exit codes.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "test_support.h"
+
+namespace caprisk {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::CommandResult;
+using testing::read_text;
+using testing::run_caprisk;
+using testing::source_path;
+using testing::TempDir;
+
+std::string minimal_config() {
+  return source_path("configs/minimal.yaml");
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+/// Files the run left in `dir`, hidden temporaries included.
+std::vector<std::string> files_in(const std::string& dir) {
+  std::vector<std::string> names;
+  if (!fs::exists(dir)) return names;
+  for (const auto& entry : fs::directory_iterator(dir)) names.push_back(entry.path().filename());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+TEST(CliRun, WritesTheThreeResultFiles) {
+  TempDir dir;
+  const CommandResult r =
+      run_caprisk("run " + minimal_config() + " --paths 3000 --quiet --out " + dir.path);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(files_in(dir.path),
+            (std::vector<std::string>{"attribution.csv", "percentiles.csv", "summary.json"}));
+  const std::string csv = read_text(dir.file("percentiles.csv"));
+  EXPECT_EQ(csv.rfind("site,month,metric,paths,mean,sd,p1,p1_ci_low,p1_ci_high,", 0), 0u);
+  EXPECT_TRUE(contains(csv, "\nAbilene TX,2026-06,shortfall_gw,3000,"));
+  EXPECT_TRUE(contains(csv, "\nALL,2028-12,shortfall_gw_months,3000,"));
+  EXPECT_TRUE(contains(csv, "\nAbilene TX,2028-12,months_late,3000,"));
+  // 2 entities x (5 report months + gw-months) + 1 months_late row + header.
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 2 * 6 + 1 + 1);
+
+  const auto summary = nlohmann::json::parse(read_text(dir.file("summary.json")));
+  EXPECT_EQ(summary["paths"], 3000);
+  EXPECT_EQ(summary["seed"], 42);
+  EXPECT_EQ(summary["backend"], "cpu");
+  EXPECT_EQ(summary["config_sha256"].get<std::string>().size(), 64u);
+  EXPECT_GT(summary["paths_per_second"].get<double>(), 0.0);
+  EXPECT_TRUE(summary["headline"].contains("ALL"));
+
+  const std::string attribution = read_text(dir.file("attribution.csv"));
+  EXPECT_EQ(attribution.rfind("site,month,paths,none,power,supply,funding\n", 0), 0u);
+}
+
+std::vector<std::vector<std::string>> split_csv(const std::string& text) {
+  std::vector<std::vector<std::string>> rows;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::vector<std::string> fields;
+    std::istringstream cells(line);
+    std::string cell;
+    while (std::getline(cells, cell, ',')) fields.push_back(cell);
+    if (!line.empty() && line.back() == ',') fields.push_back("");
+    rows.push_back(fields);
+  }
+  return rows;
+}
+
+TEST(CliRun, ReportInvariantsHoldOnTheDefaultScenario) {
+  TempDir dir;
+  const CommandResult r = run_caprisk("run " + source_path("configs/stargate.yaml") +
+                                      " --paths 4000 --quiet --out " + dir.path);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto rows = split_csv(read_text(dir.file("percentiles.csv")));
+  const auto& header = rows[0];
+  const auto column = [&](const std::string& name) {
+    return static_cast<std::size_t>(std::find(header.begin(), header.end(), name) - header.begin());
+  };
+  const std::vector<std::string> qs = {"p1", "p5", "p10", "p25", "p50", "p75", "p90", "p95", "p99"};
+  ASSERT_EQ(rows.size(), 1u + 12u * 6u + 11u);  // (11 sites + ALL) x 6 rows + months_late
+  for (std::size_t i = 1; i < rows.size(); ++i) {
+    const auto& row = rows[i];
+    ASSERT_EQ(row.size(), header.size()) << "row " << i;
+    double previous = -1e300;
+    for (const auto& q : qs) {
+      const double value = std::stod(row[column(q)]);
+      EXPECT_GE(value, previous) << row[0] << " " << row[1] << " " << q;
+      EXPECT_LE(std::stod(row[column(q + "_ci_low")]), value);
+      EXPECT_GE(std::stod(row[column(q + "_ci_high")]), value);
+      previous = value;
+    }
+    EXPECT_GE(std::stod(row[column("cvar95")]), std::stod(row[column("p95")]));
+    const double share = std::stod(row[column("p_positive")]);
+    EXPECT_GE(share, 0.0);
+    EXPECT_LE(share, 1.0);
+    EXPECT_EQ(row[column("censored_share")].empty(), row[2] != "months_late");
+  }
+  const auto attribution = split_csv(read_text(dir.file("attribution.csv")));
+  ASSERT_EQ(attribution.size(), 1u + 11u * 5u);  // 11 sites x 5 report months
+  for (std::size_t i = 1; i < attribution.size(); ++i) {
+    double sum = 0;
+    for (std::size_t c = 3; c < 7; ++c) sum += std::stod(attribution[i][c]);
+    EXPECT_NEAR(sum, 1.0, 1e-12) << attribution[i][0] << " " << attribution[i][1];
+  }
+}
+
+TEST(CliRun, SameSeedGivesByteIdenticalTablesForAnyThreadCount) {
+  TempDir one, two;
+  const std::string common = "run " + minimal_config() + " --paths 5000 --quiet --seed 99";
+  ASSERT_EQ(run_caprisk(common + " --threads 1 --out " + one.path).exit_code, 0);
+  ASSERT_EQ(run_caprisk(common + " --threads 2 --out " + two.path).exit_code, 0);
+  for (const char* name : {"percentiles.csv", "attribution.csv"})
+    EXPECT_EQ(read_text(one.file(name)), read_text(two.file(name))) << name;
+  // A different seed gives different tables (the comparison above can fail).
+  TempDir other;
+  ASSERT_EQ(run_caprisk("run " + minimal_config() + " --paths 5000 --quiet --seed 100 --out " +
+                        other.path)
+                .exit_code,
+            0);
+  EXPECT_NE(read_text(one.file("percentiles.csv")), read_text(other.file("percentiles.csv")));
+}
+
+TEST(CliRun, PrintsTheHeadlineTable) {
+  TempDir dir;
+  const CommandResult r =
+      run_caprisk("run " + minimal_config() + " --paths 2000 --out " + dir.path);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "P50 / P95"));
+  EXPECT_TRUE(contains(r.output, "Abilene TX"));
+  EXPECT_TRUE(contains(r.output, "backend cpu"));
+}
+
+struct BadRun {
+  std::string name;
+  std::string arguments;  ///< after "run CONFIG"
+  std::string message;
+};
+
+class CliBadRun : public ::testing::TestWithParam<BadRun> {};
+
+TEST_P(CliBadRun, ExitsTwoWithAClearMessageAndWritesNothing) {
+  TempDir dir;
+  const std::string out = dir.file("out");
+  const CommandResult r =
+      run_caprisk("run " + minimal_config() + " " + GetParam().arguments + " --out " + out);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_TRUE(contains(r.output, GetParam().message)) << r.output;
+  EXPECT_EQ(r.output.rfind("caprisk: error: ", 0), 0u) << r.output;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Options, CliBadRun,
+    ::testing::Values(BadRun{"ZeroPaths", "--paths 0", "--paths expects a whole number in [1, "},
+                      BadRun{"NegativePaths", "--paths -5", "--paths expects a whole number"},
+                      BadRun{"FractionalPaths", "--paths 2.5", "got '2.5'"},
+                      BadRun{"TextPaths", "--paths many", "got 'many'"},
+                      BadRun{"AbsurdPaths", "--paths 1e19", "--paths expects a whole number"},
+                      BadRun{"ZeroThreads", "--threads 0", "--threads expects"},
+                      BadRun{"NegativeSeed", "--seed -1", "--seed expects a whole number >= 0"},
+                      BadRun{"UnknownBackend", "--backend tpu",
+                             "--backend expects auto, cpu or cuda"},
+                      BadRun{"UnknownOption", "--pahts 10", "unrecognised option '--pahts'"},
+                      BadRun{"CudaWithoutGpu", "--backend cuda", "--backend cuda"}),
+    [](const auto& test_case) { return test_case.param.name; });
+
+TEST(CliRun, UnwritableOutputDirectoryIsAUserError) {
+  TempDir dir;
+  const std::string blocker = dir.write("not-a-directory", "x");
+  const CommandResult r =
+      run_caprisk("run " + minimal_config() + " --paths 100 --out " + blocker + "/sub");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_TRUE(contains(r.output, "cannot create the output directory")) << r.output;
+
+  if (geteuid() != 0) {  // root ignores permission bits
+    const std::string locked = dir.file("locked");
+    fs::create_directory(locked);
+    fs::permissions(locked, fs::perms::owner_read | fs::perms::owner_exec);
+    const CommandResult denied =
+        run_caprisk("run " + minimal_config() + " --paths 100 --out " + locked);
+    EXPECT_EQ(denied.exit_code, 2) << denied.output;
+    EXPECT_TRUE(contains(denied.output, "not writable")) << denied.output;
+  }
+}
+
+TEST(CliRun, ScenarioThatCanNeverReceiveSupplyIsRefusedUnlessAllowed) {
+  TempDir dir;
+  std::string yaml = read_text(minimal_config());
+  const std::string lead = "lead_time_months: {dist: triangular, min: 3, mode: 5, max: 8}";
+  ASSERT_NE(yaml.find(lead), std::string::npos);
+  yaml.replace(yaml.find(lead), lead.size(), "lead_time_months: 40");
+  const std::string config = dir.write("late.yaml", yaml);
+  const std::string out = dir.file("out");
+  const CommandResult r = run_caprisk("run " + config + " --paths 100 --out " + out);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_TRUE(contains(r.output, "no supply can ever reach the sites")) << r.output;
+  EXPECT_TRUE(contains(r.output, "supply.lead_time_months")) << r.output;
+  EXPECT_TRUE(files_in(out).empty());
+
+  const CommandResult allowed =
+      run_caprisk("run " + config + " --paths 100 --quiet --allow-no-supply --out " + out);
+  EXPECT_EQ(allowed.exit_code, 0) << allowed.output;
+  // Every path is then short by the whole target: P(shortfall > 0) = 1 at every report month.
+  const std::string csv = read_text(out + "/percentiles.csv");
+  EXPECT_TRUE(contains(csv, "\nAbilene TX,2026-06,shortfall_gw,100,"));
+}
+
+TEST(CliRun, ConfigErrorsExitTwoBeforeAnythingIsWritten) {
+  TempDir dir;
+  const std::string config = dir.write("bad.yaml", "scenario: {name: x}\n");
+  const std::string out = dir.file("out");
+  const CommandResult r = run_caprisk("run " + config + " --out " + out);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.output, "bad.yaml:1:")) << r.output;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST(Cli, VersionHelpAndUsage) {
+  const CommandResult version = run_caprisk("--version");
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_EQ(version.output.rfind("caprisk 0.", 0), 0u) << version.output;
+  EXPECT_TRUE(contains(version.output, "commit"));
+  EXPECT_EQ(run_caprisk("--help").exit_code, 0);
+  EXPECT_EQ(run_caprisk("run --help").exit_code, 0);
+  EXPECT_EQ(run_caprisk("").exit_code, 2);
+  const CommandResult unknown = run_caprisk("simulate x.yaml");
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_TRUE(contains(unknown.output, "unknown command 'simulate'"));
+  EXPECT_EQ(run_caprisk("run").exit_code, 2);
+}
+
+TEST(Cli, DevicesSaysWhyThereIsNoneAndExitsZero) {
+  const CommandResult r = run_caprisk("devices");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "device")) << r.output;
+}
+
+}  // namespace
+}  // namespace caprisk

@@ -1,0 +1,121 @@
+// Shared helpers for the tests: scenarios from YAML text, simulations, traces, the CLI.
+#pragma once
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "host/backend_cpu.h"
+#include "host/config.h"
+#include "host/flatten.h"
+#include "host/results.h"
+#include "kernels/model.h"
+
+namespace caprisk::testing {
+
+inline Scenario scenario_from(const std::string& yaml) {
+  return parse_scenario(yaml, "test.yaml");
+}
+
+inline std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+inline std::string source_path(const std::string& relative) {
+  return std::string(CAPRISK_SOURCE_DIR) + "/" + relative;
+}
+
+/// All paths of a scenario simulated on the CPU, kept for inspection.
+struct Simulation {
+  explicit Simulation(const Scenario& s, int threads = 1)
+      : scenario(s),
+        flat(std::make_unique<FlatScenario>(scenario)),
+        samples(flat->layout(), scenario.paths) {
+    simulate_cpu(*flat, scenario.seed, 0, scenario.paths, samples.output(), threads, nullptr);
+  }
+  PathLayout layout() const { return flat->layout(); }
+  double value(int cell, std::uint64_t path) { return samples.column(cell)[path]; }
+  std::uint8_t code(int cell, std::uint64_t path) const { return samples.codes(cell)[path]; }
+
+  Scenario scenario;
+  std::unique_ptr<FlatScenario> flat;
+  SampleStore samples;
+};
+
+/// The month-by-month trace of one path.
+struct Trace {
+  Trace(const Scenario& scenario, std::uint64_t path) : flat(scenario) {
+    const ScenarioView& v = flat.view();
+    const std::size_t site_months = static_cast<std::size_t>(v.site_count * v.horizon_months);
+    installed.resize(site_months);
+    shortfall.resize(site_months);
+    power.resize(site_months);
+    binding.resize(site_months);
+    arrived.resize(static_cast<std::size_t>(v.horizon_months));
+    inventory.resize(static_cast<std::size_t>(v.horizon_months));
+    received.resize(static_cast<std::size_t>(v.deal_count * v.horizon_months));
+    values.resize(static_cast<std::size_t>(flat.layout().value_count()));
+    codes.resize(static_cast<std::size_t>(flat.layout().code_count()));
+    PathTrace t{installed.data(), shortfall.data(), power.data(),   binding.data(),
+                arrived.data(),   inventory.data(), received.data()};
+    simulate_path(v, scenario.seed, path, PathOutput{values.data(), codes.data(), 1}, &t);
+  }
+  double installed_at(int site, int t) const { return installed[at(site, t)]; }
+  double shortfall_at(int site, int t) const { return shortfall[at(site, t)]; }
+  int binding_at(int site, int t) const { return binding[at(site, t)]; }
+  std::size_t at(int index, int t) const {
+    return static_cast<std::size_t>(index * flat.view().horizon_months + t);
+  }
+
+  FlatScenario flat;
+  std::vector<double> installed, shortfall, power, arrived, inventory, received, values;
+  std::vector<std::uint8_t> binding, codes;
+};
+
+/// Result of running the caprisk binary.
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  ///< stdout and stderr together
+};
+
+inline CommandResult run_caprisk(const std::string& arguments) {
+  const std::string command = std::string(CAPRISK_BINARY) + " " + arguments + " 2>&1";
+  CommandResult result;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return result;
+  char buffer[4096];
+  std::size_t n = 0;
+  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, n);
+  const int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+/// A fresh empty directory under the system temp dir, removed by the destructor.
+struct TempDir {
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "caprisk-test-XXXXXX").string();
+    path = mkdtemp(pattern.data());
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+  std::string file(const std::string& name) const { return path + "/" + name; }
+  std::string write(const std::string& name, const std::string& text) const {
+    std::ofstream(file(name), std::ios::binary) << text;
+    return file(name);
+  }
+  std::string path;
+};
+
+}  // namespace caprisk::testing
