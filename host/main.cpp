@@ -143,6 +143,9 @@ int command_run(const std::vector<std::string>& args) {
       "threads", po::value<std::string>(), "CPU threads (default: all cores)")(
       "out", po::value<std::string>(), "output directory (default: out/<scenario name>)")(
       "backend", po::value<std::string>()->default_value("auto"), "auto, cpu or cuda")(
+      "device", po::value<std::string>(), "CUDA device index (default 0)")(
+      "chunk-paths", po::value<std::string>(),
+      "CUDA: paths per launch (default: from free memory)")(
       "allow-no-supply", "run even when no supply can ever reach the sites")(
       "quiet,q", "no headline table and no progress");
   po::options_description hidden;
@@ -177,6 +180,17 @@ int command_run(const std::vector<std::string>& args) {
   run.backend = vm["backend"].as<std::string>();
   if (run.backend != "auto" && run.backend != "cpu" && run.backend != "cuda")
     throw UserError("--backend expects auto, cpu or cuda, got '" + run.backend + "'");
+  if (vm.count("device")) {
+    const std::string text = vm["device"].as<std::string>();
+    int device = -1;
+    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), device);
+    if (ec != std::errc() || ptr != text.data() + text.size() || device < 0)
+      throw UserError("--device expects a device index >= 0, got '" + text + "'");
+    run.device = device;
+  }
+  if (vm.count("chunk-paths"))
+    run.chunk_paths =
+        parse_count(vm["chunk-paths"].as<std::string>(), "--chunk-paths", ModelLimits::max_paths);
   run.allow_no_supply = vm.count("allow-no-supply") > 0;
   run.quiet = vm.count("quiet") > 0;
   run.command_line = "caprisk run";

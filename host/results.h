@@ -23,6 +23,7 @@ class SampleStore {
 
   double* column(int value_cell) { return values_.data() + value_cell * paths_; }
   const std::uint8_t* codes(int code_cell) const { return codes_.data() + code_cell * paths_; }
+  std::uint8_t* mutable_codes(int code_cell) { return codes_.data() + code_cell * paths_; }
 
  private:
   PathLayout layout_;

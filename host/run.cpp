@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "host/backend_cpu.h"
+#include "host/backend_cuda.h"
 #include "host/devices.h"
 #include "host/errors.h"
 #include "host/flatten.h"
@@ -104,22 +105,29 @@ class Progress {
   double last_ = -1;
 };
 
-/// Picks the backend; returns "cpu" or throws for an impossible request.
-std::string choose_backend(const std::string& requested, bool quiet) {
+/// Picks the backend: "cpu" or "cuda"; `auto` takes a usable GPU and says why when it cannot.
+std::string choose_backend(const std::string& requested, int device, bool quiet) {
   if (requested == "cpu") return "cpu";
   const DeviceReport devices = query_devices();
   if (requested == "cuda") {
-    if (devices.devices.empty())
+    if (!devices.cuda_built || devices.devices.empty())
       throw UserError("--backend cuda: no usable CUDA device: " + devices.why_none);
-    throw UserError(
-        "--backend cuda: the CUDA simulation backend is not part of this version "
-        "yet; use --backend cpu");
+    if (device < 0 || device >= static_cast<int>(devices.devices.size()))
+      throw UserError("--device " + std::to_string(device) + ": this machine has " +
+                      std::to_string(devices.devices.size()) + " CUDA device(s), numbered from 0");
+    return "cuda";
+  }
+  if (devices.cuda_built && device >= 0 && device < static_cast<int>(devices.devices.size())) {
+    if (!quiet)
+      std::cerr << "caprisk: backend cuda (device " << device << ": "
+                << devices.devices[device].name << ")\n";
+    return "cuda";
   }
   if (!quiet)
     std::cerr << "caprisk: backend cpu ("
-              << (devices.devices.empty() ? "no usable CUDA device: " + devices.why_none
-                                          : std::string("the CUDA simulation backend is not "
-                                                        "part of this version yet"))
+              << (devices.devices.empty()
+                      ? "no usable CUDA device: " + devices.why_none
+                      : "--device " + std::to_string(device) + " does not exist")
               << ")\n";
   return "cpu";
 }
@@ -157,17 +165,34 @@ int run_scenario(const Scenario& scenario, const RunOptions& options) {
     throw UserError(message);
   }
 
-  const std::string backend = choose_backend(options.backend, options.quiet);
+  const std::string backend = choose_backend(options.backend, options.device, options.quiet);
   OutputDirectory out(options.out_dir);  // fails early when the directory is not writable
   const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
 
-  SampleStore samples(layout, scenario.paths);
-  Progress progress(scenario.paths, !options.quiet);
+  nlohmann::json backend_details = nlohmann::json::object();
   const auto simulation_start = std::chrono::steady_clock::now();
-  simulate_cpu(flat, scenario.seed, 0, scenario.paths, samples.output(), threads,
-               [&](std::uint64_t done) { progress.update(done); });
-  const double simulation_seconds = Progress::seconds_since(simulation_start);
-  const RunResults results = reduce(samples, scenario.percentiles, threads);
+  RunResults results;
+  double simulation_seconds = 0;
+  if (backend == "cuda") {
+    CudaRunInfo info;
+    results = run_cuda(flat, scenario.seed, scenario.paths, scenario.percentiles,
+                       CudaRunOptions{options.device, options.chunk_paths}, info);
+    simulation_seconds = info.kernel_seconds;
+    backend_details = {
+        {"device", options.device},
+        {"device_name", info.device_name},
+        {"chunk_paths", info.chunk_paths},
+        {"reduced_on_device", info.reduced_on_device},
+        {"kernel_seconds", info.kernel_seconds},
+        {"simulation_and_reduction_seconds", Progress::seconds_since(simulation_start)}};
+  } else {
+    SampleStore samples(layout, scenario.paths);
+    Progress progress(scenario.paths, !options.quiet);
+    simulate_cpu(flat, scenario.seed, 0, scenario.paths, samples.output(), threads,
+                 [&](std::uint64_t done) { progress.update(done); });
+    simulation_seconds = Progress::seconds_since(simulation_start);
+    results = reduce(samples, scenario.percentiles, threads);
+  }
   const double wall_seconds = Progress::seconds_since(started);
 
   nlohmann::json summary = {
@@ -179,7 +204,8 @@ int run_scenario(const Scenario& scenario, const RunOptions& options) {
       {"seed", scenario.seed},
       {"paths", scenario.paths},
       {"backend", backend},
-      {"threads", threads},
+      {"threads", backend == "cpu" ? threads : 0},
+      {"cuda", backend_details},
       {"command_line", options.command_line},
       {"start", scenario.start.str()},
       {"horizon_months", scenario.horizon_months},

@@ -1,6 +1,7 @@
 // Statistics of one report cell over all paths (docs/MODEL.md, "Reports").
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -33,5 +34,59 @@ void order_statistic_ranks(std::uint64_t n, double q, std::uint64_t& low, std::u
 
 /// Sorts `values` in place and summarises them; `values` must be non-empty.
 CellStatistics summarize(std::span<double> values, const std::vector<double>& percentiles);
+
+/// The sums a backend computes over one column (its own way: host loop, Thrust on a device).
+struct ColumnSums {
+  double sum = 0;                 ///< of the values
+  double squared_deviations = 0;  ///< of (value - mean)^2
+  std::uint64_t positive = 0;     ///< values > 0
+  double tail_excess = 0;         ///< of (value - tail start) over the ceil(0.05 n) largest
+};
+
+/// Number of values in the CVaR95 tail: ceil(0.05 n), in integers.
+inline std::uint64_t cvar_tail_count(std::uint64_t n) {
+  return (n + 19) / 20;
+}
+
+/// Completes the statistics of a sorted column of n values from its sums and the order
+/// statistics it needs, read through `sorted_at(i)` (0-based), so that host and device
+/// reductions share every formula.
+template <class SortedAt>
+CellStatistics finish_statistics(std::uint64_t n, const ColumnSums& sums,
+                                 const std::vector<double>& percentiles, SortedAt&& sorted_at) {
+  CellStatistics stats;
+  stats.paths = n;
+  const auto count = static_cast<double>(n);
+  stats.mean = sums.sum / count;
+  stats.sd = n > 1 ? std::sqrt(sums.squared_deviations / static_cast<double>(n - 1)) : 0.0;
+  stats.p_positive = static_cast<double>(sums.positive) / count;
+  auto percentile = [&](double q) {
+    // numpy.percentile's linear method, evaluated as in numpy's _lerp.
+    const double index = static_cast<double>(n - 1) * (q / 100.0);
+    const double below = std::floor(index);
+    const auto lo = static_cast<std::uint64_t>(below);
+    const double a = sorted_at(lo);
+    const double b = lo + 1 < n ? sorted_at(lo + 1) : a;
+    const double gamma = index - below;
+    return gamma >= 0.5 ? b - (b - a) * (1.0 - gamma) : a + (b - a) * gamma;
+  };
+  for (double q : percentiles) {
+    PercentileEstimate estimate;
+    estimate.q = q;
+    estimate.value = percentile(q);
+    std::uint64_t low = 0, high = 0;
+    order_statistic_ranks(n, q, low, high);
+    estimate.ci_low = sorted_at(low - 1);
+    estimate.ci_high = sorted_at(high - 1);
+    stats.percentiles.push_back(estimate);
+  }
+  stats.p50 = percentile(50.0);
+  stats.p95 = percentile(95.0);
+  // CVaR as the tail's smallest value plus the mean excess over it: equal to the tail mean in
+  // exact arithmetic and never below P95 after rounding.
+  const std::uint64_t tail = cvar_tail_count(n);
+  stats.cvar95 = sorted_at(n - tail) + sums.tail_excess / static_cast<double>(tail);
+  return stats;
+}
 
 }  // namespace caprisk

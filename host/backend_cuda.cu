@@ -1,0 +1,263 @@
+// CUDA backend: a thin launch layer over kernels/model.h (one thread per path) and the Thrust
+// reduction of host/reduce_thrust.h on the device.
+#include <cuda_runtime.h>
+#include <curand_kernel.h>
+#include <thrust/system/cuda/execution_policy.h>
+
+#include <algorithm>
+#include <string>
+
+#include "host/backend_cuda.h"
+#include "host/cuda_check.cuh"
+#include "host/device_buffer.cuh"
+#include "host/errors.h"
+#include "host/reduce_thrust.h"
+#include "kernels/model.h"
+
+namespace caprisk {
+namespace {
+
+/// The scenario's parameters, read by every thread; its arrays live in global memory. Raw
+/// storage, because ScenarioView's members have default initialisers, which __constant__
+/// variables cannot run.
+__constant__ alignas(ScenarioView) unsigned char scenario_constant[sizeof(ScenarioView)];
+
+__device__ const ScenarioView& constant_scenario() {
+  return *reinterpret_cast<const ScenarioView*>(scenario_constant);
+}
+
+/// Simulates paths [first, first + count): path first + i writes its outputs at column offset
+/// `offset + i` with the output's stride. Grid-stride over 64-bit indices, nothing random is
+/// stored: every draw is generated where it is used.
+__global__ void simulate_paths_kernel(std::uint64_t seed, std::uint64_t first, std::uint64_t count,
+                                      std::uint64_t offset, PathOutput out) {
+  const std::uint64_t step = static_cast<std::uint64_t>(blockDim.x) * gridDim.x;
+  for (std::uint64_t i = static_cast<std::uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+       i < count; i += step) {
+    simulate_path(constant_scenario(), seed, first + i,
+                  PathOutput{out.values + offset + i, out.codes + offset + i, out.stride});
+  }
+}
+
+/// Writes the first `count` 32-bit outputs of one Philox stream (one thread: a reference).
+__global__ void philox_outputs_kernel(std::uint64_t key, std::uint64_t subsequence,
+                                      std::size_t count, std::uint32_t* out) {
+  curandStatePhilox4_32_10_t state;
+  curand_init(key, subsequence, 0, &state);
+  for (std::size_t i = 0; i < count; ++i) out[i] = curand(&state);
+}
+
+constexpr int threads_per_block = 128;
+
+/// Selects `device`; returns its name. A device that does not exist is the user's error.
+std::string select_device(int device) {
+  int count = 0;
+  const cudaError_t status = cudaGetDeviceCount(&count);
+  if (status != cudaSuccess) {
+    cudaGetLastError();
+    throw UserError(std::string("--backend cuda: no usable CUDA device: ") +
+                    cudaGetErrorString(status) + " (" + cudaGetErrorName(status) + ")");
+  }
+  if (device < 0 || device >= count)
+    throw UserError("--device " + std::to_string(device) + ": this machine has " +
+                    std::to_string(count) + " CUDA device(s), numbered from 0");
+  CAPRISK_CUDA_TRY(cudaSetDevice(device));
+  cudaDeviceProp props{};
+  CAPRISK_CUDA_TRY(cudaGetDeviceProperties(&props, device));
+  return props.name;
+}
+
+int grid_size_for(std::uint64_t count) {
+  int device = 0, multiprocessors = 0;
+  CAPRISK_CUDA_TRY(cudaGetDevice(&device));
+  CAPRISK_CUDA_TRY(
+      cudaDeviceGetAttribute(&multiprocessors, cudaDevAttrMultiProcessorCount, device));
+  const std::uint64_t blocks = (count + threads_per_block - 1) / threads_per_block;
+  return static_cast<int>(std::min<std::uint64_t>(blocks, 32ULL * multiprocessors));
+}
+
+/// The flattened scenario's arrays in device memory, and the view in constant memory.
+class DeviceScenario {
+ public:
+  explicit DeviceScenario(const FlatScenario& flat)
+      : points_(flat.points().data(), flat.points().size()),
+        suppliers_(flat.suppliers().data(), flat.suppliers().size()),
+        deals_(flat.deals().data(), flat.deals().size()),
+        sites_(flat.sites().data(), flat.sites().size()),
+        funding_(flat.funding().data(), flat.funding().size()),
+        site_order_(flat.site_order().data(), flat.site_order().size()),
+        report_months_(flat.report_months().data(), flat.report_months().size()) {
+    ScenarioView view = flat.view();
+    view.points = points_.data();
+    view.suppliers = suppliers_.data();
+    view.deals = deals_.data();
+    view.sites = sites_.data();
+    view.funding = funding_.data();
+    view.site_order = site_order_.data();
+    view.report_months = report_months_.data();
+    CAPRISK_CUDA_TRY(cudaMemcpyToSymbol(scenario_constant, &view, sizeof view));
+  }
+
+ private:
+  DeviceBuffer<SchedulePoint> points_;
+  DeviceBuffer<SupplierParams> suppliers_;
+  DeviceBuffer<DealParams> deals_;
+  DeviceBuffer<SiteParams> sites_;
+  DeviceBuffer<int> funding_;
+  DeviceBuffer<int> site_order_;
+  DeviceBuffer<int> report_months_;
+};
+
+/// Launches paths [first, first + count) into `out` at column offset `offset`.
+void launch(std::uint64_t seed, std::uint64_t first, std::uint64_t count, std::uint64_t offset,
+            const PathOutput& out) {
+  simulate_paths_kernel<<<grid_size_for(count), threads_per_block>>>(seed, first, count, offset,
+                                                                     out);
+  CAPRISK_CUDA_CHECK_LAUNCH();
+}
+
+double read_device_double(const double* pointer) {
+  double value = 0;
+  CAPRISK_CUDA_TRY(cudaMemcpy(&value, pointer, sizeof value, cudaMemcpyDeviceToHost));
+  return value;
+}
+
+/// Times the work between construction and stop() with CUDA events.
+class EventTimer {
+ public:
+  EventTimer() {
+    CAPRISK_CUDA_TRY(cudaEventCreate(&start_));
+    CAPRISK_CUDA_TRY(cudaEventCreate(&stop_));
+    CAPRISK_CUDA_TRY(cudaEventRecord(start_));
+  }
+  ~EventTimer() {
+    cudaEventDestroy(start_);
+    cudaEventDestroy(stop_);
+  }
+  EventTimer(const EventTimer&) = delete;
+  EventTimer& operator=(const EventTimer&) = delete;
+  double stop_seconds() {
+    CAPRISK_CUDA_TRY(cudaEventRecord(stop_));
+    CAPRISK_CUDA_TRY(cudaEventSynchronize(stop_));
+    float milliseconds = 0;
+    CAPRISK_CUDA_TRY(cudaEventElapsedTime(&milliseconds, start_, stop_));
+    return milliseconds / 1000.0;
+  }
+
+ private:
+  cudaEvent_t start_{};
+  cudaEvent_t stop_{};
+};
+
+/// Every path's outputs on the device at once, reduced there with Thrust.
+RunResults run_on_device(std::uint64_t seed, std::uint64_t paths, PathLayout layout,
+                         const std::vector<double>& percentiles, std::uint64_t chunk,
+                         CudaRunInfo& info) {
+  DeviceBuffer<double> values(static_cast<std::size_t>(layout.value_count()) * paths);
+  DeviceBuffer<std::uint8_t> codes(static_cast<std::size_t>(layout.code_count()) * paths);
+  const PathOutput out{values.data(), codes.data(), paths};
+  EventTimer timer;
+  for (std::uint64_t first = 0; first < paths; first += chunk)
+    launch(seed, first, std::min(chunk, paths - first), first, out);
+  info.kernel_seconds = timer.stop_seconds();
+  info.reduced_on_device = true;
+  return reduce_with_policy(thrust::cuda::par, values.data(), codes.data(), layout, paths,
+                            percentiles, read_device_double);
+}
+
+/// Chunks simulated on the device and copied into host memory, reduced on the host: for runs
+/// whose outputs do not fit in device memory.
+RunResults run_chunked(std::uint64_t seed, std::uint64_t paths, PathLayout layout,
+                       const std::vector<double>& percentiles, std::uint64_t chunk,
+                       CudaRunInfo& info) {
+  for (;;) {
+    try {
+      SampleStore host(layout, paths);
+      DeviceBuffer<double> values(static_cast<std::size_t>(layout.value_count()) * chunk);
+      DeviceBuffer<std::uint8_t> codes(static_cast<std::size_t>(layout.code_count()) * chunk);
+      info.kernel_seconds = 0;
+      for (std::uint64_t first = 0; first < paths; first += chunk) {
+        const std::uint64_t count = std::min(chunk, paths - first);
+        EventTimer timer;
+        launch(seed, first, count, 0, PathOutput{values.data(), codes.data(), count});
+        info.kernel_seconds += timer.stop_seconds();
+        // Column c of the chunk (count values) goes to column c of the host store at `first`.
+        CAPRISK_CUDA_TRY(cudaMemcpy2D(host.column(0) + first, paths * sizeof(double), values.data(),
+                                      count * sizeof(double), count * sizeof(double),
+                                      layout.value_count(), cudaMemcpyDeviceToHost));
+        CAPRISK_CUDA_TRY(cudaMemcpy2D(host.mutable_codes(0) + first, paths, codes.data(), count,
+                                      count, layout.code_count(), cudaMemcpyDeviceToHost));
+      }
+      info.chunk_paths = chunk;
+      info.reduced_on_device = false;
+      return reduce(host, percentiles, 0);
+    } catch (const CudaError& error) {
+      if (!error.out_of_memory() || chunk <= 4096) throw;
+      chunk /= 2;  // out of device memory: a smaller chunk, not a crash
+    }
+  }
+}
+
+}  // namespace
+
+bool cuda_backend_built() {
+  return true;
+}
+
+RunResults run_cuda(const FlatScenario& scenario, std::uint64_t seed, std::uint64_t paths,
+                    const std::vector<double>& percentiles, const CudaRunOptions& options,
+                    CudaRunInfo& info) {
+  info.device_name = select_device(options.device);
+  const DeviceScenario device_scenario(scenario);
+  const PathLayout layout = scenario.layout();
+  std::size_t free_bytes = 0, total_bytes = 0;
+  CAPRISK_CUDA_TRY(cudaMemGetInfo(&free_bytes, &total_bytes));
+  const double bytes_per_path =
+      static_cast<double>(layout.value_count() * sizeof(double) + layout.code_count());
+  // The device reduction sorts one column at a time and needs about two columns of scratch.
+  const double whole_run_bytes = static_cast<double>(paths) * (bytes_per_path + 3 * sizeof(double));
+  const std::uint64_t default_chunk = std::max<std::uint64_t>(
+      4096, static_cast<std::uint64_t>(0.5 * static_cast<double>(free_bytes) / bytes_per_path));
+  const std::uint64_t chunk =
+      std::min(paths, options.chunk_paths > 0 ? options.chunk_paths : default_chunk);
+  if (whole_run_bytes < 0.8 * static_cast<double>(free_bytes)) {
+    try {
+      info.chunk_paths = chunk;
+      return run_on_device(seed, paths, layout, percentiles, chunk, info);
+    } catch (const CudaError& error) {
+      if (!error.out_of_memory()) throw;
+    }
+  }
+  return run_chunked(seed, paths, layout, percentiles, chunk, info);
+}
+
+void simulate_cuda_outputs(const FlatScenario& scenario, std::uint64_t seed, std::uint64_t first,
+                           std::uint64_t count, std::vector<double>& values,
+                           std::vector<std::uint8_t>& codes, int device) {
+  select_device(device);
+  const DeviceScenario device_scenario(scenario);
+  const PathLayout layout = scenario.layout();
+  DeviceBuffer<double> device_values(static_cast<std::size_t>(layout.value_count()) * count);
+  DeviceBuffer<std::uint8_t> device_codes(static_cast<std::size_t>(layout.code_count()) * count);
+  launch(seed, first, count, 0, PathOutput{device_values.data(), device_codes.data(), count});
+  CAPRISK_CUDA_TRY(cudaDeviceSynchronize());
+  values.resize(device_values.size());
+  codes.resize(device_codes.size());
+  CAPRISK_CUDA_TRY(cudaMemcpy(values.data(), device_values.data(), device_values.bytes(),
+                              cudaMemcpyDeviceToHost));
+  CAPRISK_CUDA_TRY(
+      cudaMemcpy(codes.data(), device_codes.data(), device_codes.bytes(), cudaMemcpyDeviceToHost));
+}
+
+std::vector<std::uint32_t> philox_outputs_cuda(std::uint64_t key, std::uint64_t subsequence,
+                                               std::size_t count, int device) {
+  select_device(device);
+  DeviceBuffer<std::uint32_t> out(count);
+  philox_outputs_kernel<<<1, 1>>>(key, subsequence, count, out.data());
+  CAPRISK_CUDA_CHECK_LAUNCH();
+  std::vector<std::uint32_t> host(count);
+  CAPRISK_CUDA_TRY(cudaMemcpy(host.data(), out.data(), out.bytes(), cudaMemcpyDeviceToHost));
+  return host;
+}
+
+}  // namespace caprisk
