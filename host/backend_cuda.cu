@@ -161,8 +161,11 @@ RunResults run_on_device(std::uint64_t seed, std::uint64_t paths, PathLayout lay
     launch(seed, first, std::min(chunk, paths - first), first, out);
   info.kernel_seconds = timer.stop_seconds();
   info.reduced_on_device = true;
-  return reduce_with_policy(thrust::cuda::par, values.data(), codes.data(), layout, paths,
-                            percentiles, read_device_double);
+  EventTimer reduce_timer;
+  RunResults results = reduce_with_policy(thrust::cuda::par, values.data(), codes.data(), layout,
+                                          paths, percentiles, read_device_double);
+  info.reduce_seconds = reduce_timer.stop_seconds();
+  return results;
 }
 
 /// Chunks simulated on the device and copied into host memory, reduced on the host: for runs

@@ -22,6 +22,7 @@ struct CudaRunInfo {
   std::uint64_t chunk_paths = 0;
   bool reduced_on_device = false;  ///< false: outputs were copied to the host and reduced there
   double kernel_seconds = 0;
+  double reduce_seconds = 0;  ///< the device reduction (0 when reduced on the host)
 };
 
 /// True when this binary has the CUDA backend.

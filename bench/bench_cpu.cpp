@@ -1,0 +1,84 @@
+// CPU benchmarks: one path of the default scenario, the Philox stream, the reduction, and a
+// whole chunk on all cores.
+#include <benchmark/benchmark.h>
+#include <omp.h>
+
+#include <random>
+#include <vector>
+
+#include "host/backend_cpu.h"
+#include "host/config.h"
+#include "host/flatten.h"
+#include "host/results.h"
+#include "host/statistics.h"
+#include "kernels/model.h"
+
+namespace caprisk {
+namespace {
+
+const Scenario& default_scenario() {
+  static const Scenario scenario =
+      load_scenario(std::string(CAPRISK_SOURCE_DIR) + "/configs/stargate.yaml");
+  return scenario;
+}
+
+/// One path at a time on one thread: paths/s per thread.
+void BM_model_path(benchmark::State& state) {
+  const FlatScenario flat(default_scenario());
+  const PathLayout layout = flat.layout();
+  std::vector<double> values(static_cast<std::size_t>(layout.value_count()));
+  std::vector<std::uint8_t> codes(static_cast<std::size_t>(layout.code_count()));
+  std::uint64_t path = 0;
+  for (auto _ : state) {
+    simulate_path(flat.view(), 1, path++, PathOutput{values.data(), codes.data(), 1});
+    benchmark::DoNotOptimize(values.data());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+BENCHMARK(BM_model_path);
+
+/// Standard normals from a Philox stream through the inverse CDF, as the model draws them.
+void BM_rng_philox_normals(benchmark::State& state) {
+  RandomStream stream(12345, 0);
+  double sum = 0;
+  for (auto _ : state) {
+    for (int i = 0; i < 1024; ++i) sum += normal_quantile(stream.uniform());
+    benchmark::DoNotOptimize(sum);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * 1024);
+}
+BENCHMARK(BM_rng_philox_normals);
+
+/// The reduction of one column of n values (sort, moments, percentiles, CVaR): values/s.
+void BM_reduce_column(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  std::mt19937_64 engine(7);
+  std::vector<double> source(n);
+  for (auto& v : source) v = std::max(0.0, std::normal_distribution<double>(0.2, 0.5)(engine));
+  const std::vector<double> percentiles = {1, 5, 10, 25, 50, 75, 90, 95, 99};
+  std::vector<double> column(n);
+  for (auto _ : state) {
+    state.PauseTiming();
+    column = source;
+    state.ResumeTiming();
+    benchmark::DoNotOptimize(summarize(column, percentiles));
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * n));
+}
+BENCHMARK(BM_reduce_column)->Arg(1 << 16)->Arg(1 << 20);
+
+/// A chunk of paths on all cores, simulation only: paths/s of the CPU backend.
+void BM_cpu_run_chunk(benchmark::State& state) {
+  const FlatScenario flat(default_scenario());
+  const auto paths = static_cast<std::uint64_t>(state.range(0));
+  SampleStore samples(flat.layout(), paths);
+  for (auto _ : state) simulate_cpu(flat, 1, 0, paths, samples.output(), 0, nullptr);
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * paths));
+  state.counters["threads"] = omp_get_max_threads();
+}
+BENCHMARK(BM_cpu_run_chunk)->Arg(1 << 14)->UseRealTime();
+
+}  // namespace
+}  // namespace caprisk
+
+BENCHMARK_MAIN();
