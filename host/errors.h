@@ -44,3 +44,18 @@ class RuntimeFailure : public std::runtime_error {
 };
 
 }  // namespace caprisk
+
+namespace caprisk {
+
+/// The run was stopped by SIGINT or SIGTERM; exit with 128 + signal (130, 143).
+class Interrupted : public std::runtime_error {
+ public:
+  Interrupted(const std::string& message, int exit_code)
+      : std::runtime_error(message), exit_code_(exit_code) {}
+  int exit_code() const noexcept { return exit_code_; }
+
+ private:
+  int exit_code_;
+};
+
+}  // namespace caprisk

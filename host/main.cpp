@@ -145,7 +145,10 @@ int command_run(const std::vector<std::string>& args) {
       "backend", po::value<std::string>()->default_value("auto"), "auto, cpu or cuda")(
       "device", po::value<std::string>(), "CUDA device index (default 0)")(
       "chunk-paths", po::value<std::string>(),
-      "CUDA: paths per launch (default: from free memory)")(
+      "paths per chunk (CPU default 16384; CUDA: from free memory)")(
+      "checkpoint", po::value<std::string>(), "save the run's state to FILE as it goes")(
+      "checkpoint-every", po::value<std::string>(), "chunks between checkpoints (default 32)")(
+      "resume", "continue from --checkpoint FILE if it exists (else start afresh)")(
       "allow-no-supply", "run even when no supply can ever reach the sites")(
       "quiet,q", "no headline table and no progress");
   po::options_description hidden;
@@ -191,6 +194,13 @@ int command_run(const std::vector<std::string>& args) {
   if (vm.count("chunk-paths"))
     run.chunk_paths =
         parse_count(vm["chunk-paths"].as<std::string>(), "--chunk-paths", ModelLimits::max_paths);
+  if (vm.count("checkpoint")) run.checkpoint_path = vm["checkpoint"].as<std::string>();
+  if (vm.count("checkpoint-every"))
+    run.checkpoint_every = static_cast<int>(
+        parse_count(vm["checkpoint-every"].as<std::string>(), "--checkpoint-every", 1000000));
+  run.resume = vm.count("resume") > 0;
+  if (run.resume && run.checkpoint_path.empty())
+    throw UserError("--resume needs --checkpoint FILE (the checkpoint to continue from)");
   run.allow_no_supply = vm.count("allow-no-supply") > 0;
   run.quiet = vm.count("quiet") > 0;
   run.command_line = "caprisk run";
@@ -226,6 +236,9 @@ int main(int argc, char** argv) {
   using namespace caprisk;
   try {
     return dispatch(argc, argv);
+  } catch (const Interrupted& e) {
+    std::cerr << "caprisk: " << e.what() << "\n";
+    return e.exit_code();
   } catch (const UserError& e) {
     std::cerr << "caprisk: error: " << e.what() << "\n";
     return exit_usage;

@@ -1,5 +1,6 @@
 #include "host/output_files.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <array>
@@ -55,6 +56,30 @@ void OutputDirectory::commit() {
                            std::strerror(errno));
   }
   staged_.clear();
+}
+
+void write_file_atomically(const std::string& path, const std::string& content,
+                           long long crash_after_bytes) {
+  const std::string temporary = path + ".tmp-" + std::to_string(::getpid());
+  std::FILE* file = std::fopen(temporary.c_str(), "wb");
+  if (file == nullptr) throw UserError("cannot write " + temporary + ": " + std::strerror(errno));
+  bool written = true;
+  if (crash_after_bytes >= 0 && static_cast<std::size_t>(crash_after_bytes) < content.size()) {
+    std::fwrite(content.data(), 1, static_cast<std::size_t>(crash_after_bytes), file);
+    std::fflush(file);
+    ::kill(::getpid(), SIGKILL);
+  }
+  written = std::fwrite(content.data(), 1, content.size(), file) == content.size();
+  const bool flushed = std::fflush(file) == 0 && ::fsync(::fileno(file)) == 0;
+  if (std::fclose(file) != 0 || !written || !flushed) {
+    std::remove(temporary.c_str());
+    throw RuntimeFailure("cannot write " + temporary + ": " + std::strerror(errno));
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    std::remove(temporary.c_str());
+    throw RuntimeFailure("cannot rename " + temporary + " to " + path + ": " +
+                         std::strerror(errno));
+  }
 }
 
 namespace {

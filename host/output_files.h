@@ -28,6 +28,12 @@ class OutputDirectory {
   std::vector<std::pair<std::string, std::string>> staged_;  ///< (temporary, final)
 };
 
+/// Writes `content` to `path` atomically: a temporary file beside it, fsync, then rename.
+/// `crash_after_bytes` >= 0 is a test hook: the process kills itself (SIGKILL) once that many
+/// bytes of the temporary file are written.
+void write_file_atomically(const std::string& path, const std::string& content,
+                           long long crash_after_bytes = -1);
+
 /// SHA-256 of a byte string, as 64 lowercase hex digits.
 std::string sha256_hex(const std::string& bytes);
 

@@ -7,12 +7,14 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
 #include "host/backend_cpu.h"
 #include "host/backend_cuda.h"
+#include "host/batch.h"
 #include "host/devices.h"
 #include "host/errors.h"
 #include "host/flatten.h"
@@ -75,35 +77,9 @@ std::size_t physical_memory_bytes() {
   return pages > 0 && page_size > 0 ? static_cast<std::size_t>(pages) * page_size : 0;
 }
 
-/// Prints "paths done, rate, ETA" on stderr when it is a terminal.
-class Progress {
- public:
-  Progress(std::uint64_t total, bool enabled)
-      : total_(total),
-        enabled_(enabled && ::isatty(STDERR_FILENO)),
-        start_(std::chrono::steady_clock::now()) {}
-  void update(std::uint64_t done) {
-    if (!enabled_) return;
-    const double elapsed = seconds_since(start_);
-    if (done < total_ && elapsed - last_ < 0.5) return;
-    last_ = elapsed;
-    const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0;
-    const double eta = rate > 0 ? static_cast<double>(total_ - done) / rate : 0;
-    std::fprintf(stderr, "\r  %llu / %llu paths (%.0f%%), %.0f paths/s, ETA %.0f s   ",
-                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(total_),
-                 100.0 * static_cast<double>(done) / static_cast<double>(total_), rate, eta);
-    if (done >= total_) std::fprintf(stderr, "\n");
-  }
-  static double seconds_since(std::chrono::steady_clock::time_point t) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-  }
-
- private:
-  std::uint64_t total_;
-  bool enabled_;
-  std::chrono::steady_clock::time_point start_;
-  double last_ = -1;
-};
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
 
 /// Picks the backend: "cpu" or "cuda"; `auto` takes a usable GPU and says why when it cannot.
 std::string choose_backend(const std::string& requested, int device, bool quiet) {
@@ -153,9 +129,12 @@ int run_scenario(const Scenario& scenario, const RunOptions& options) {
 
   const FlatScenario flat(scenario);
   const PathLayout layout = flat.layout();
+  const std::string backend = choose_backend(options.backend, options.device, options.quiet);
+  // The CUDA backend still keeps every path's outputs (on the device or the host); the CPU
+  // backend streams them in bounded memory.
   const double bytes = SampleStore::bytes_needed(layout, scenario.paths);
   const std::size_t memory = physical_memory_bytes();
-  if (memory > 0 && bytes > 0.6 * static_cast<double>(memory)) {
+  if (backend == "cuda" && memory > 0 && bytes > 0.6 * static_cast<double>(memory)) {
     char message[256];
     std::snprintf(message, sizeof message,
                   "%llu paths x %d cells need %.1f GiB for the exact percentiles, more than 60%% "
@@ -165,47 +144,59 @@ int run_scenario(const Scenario& scenario, const RunOptions& options) {
     throw UserError(message);
   }
 
-  const std::string backend = choose_backend(options.backend, options.device, options.quiet);
   OutputDirectory out(options.out_dir);  // fails early when the directory is not writable
+  const std::string config_sha256 = sha256_hex(read_file(scenario.source_path));
   const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
 
   nlohmann::json backend_details = nlohmann::json::object();
   const auto simulation_start = std::chrono::steady_clock::now();
-  RunResults results;
+  RunResults results;  // CPU: streamed in bounded memory; CUDA: kept in memory (issue 5 for CUDA)
   double simulation_seconds = 0;
   if (backend == "cuda") {
     CudaRunInfo info;
     results = run_cuda(flat, scenario.seed, scenario.paths, scenario.percentiles,
                        CudaRunOptions{options.device, options.chunk_paths}, info);
     simulation_seconds = info.kernel_seconds;
-    backend_details = {
-        {"device", options.device},
-        {"device_name", info.device_name},
-        {"chunk_paths", info.chunk_paths},
-        {"reduced_on_device", info.reduced_on_device},
-        {"kernel_seconds", info.kernel_seconds},
-        {"simulation_and_reduction_seconds", Progress::seconds_since(simulation_start)}};
+    backend_details = {{"device", options.device},
+                       {"device_name", info.device_name},
+                       {"chunk_paths", info.chunk_paths},
+                       {"reduced_on_device", info.reduced_on_device},
+                       {"kernel_seconds", info.kernel_seconds},
+                       {"simulation_and_reduction_seconds", seconds_since(simulation_start)}};
   } else {
-    SampleStore samples(layout, scenario.paths);
-    Progress progress(scenario.paths, !options.quiet);
-    simulate_cpu(flat, scenario.seed, 0, scenario.paths, samples.output(), threads,
-                 [&](std::uint64_t done) { progress.update(done); });
-    simulation_seconds = Progress::seconds_since(simulation_start);
-    results = reduce(samples, scenario.percentiles, threads);
+    BatchOptions batch;
+    batch.threads = threads;
+    if (options.chunk_paths > 0) batch.chunk_paths = options.chunk_paths;
+    batch.checkpoint_path = options.checkpoint_path;
+    batch.checkpoint_every = options.checkpoint_every;
+    batch.resume = options.resume;
+    batch.quiet = options.quiet;
+    batch.config_sha256 = config_sha256;
+    batch.resume_hint =
+        options.command_line +
+        (options.command_line.find("--resume") == std::string::npos ? " --resume" : "");
+    if (const char* crash = std::getenv("CAPRISK_TEST_CRASH_CHECKPOINT_BYTES"))
+      batch.crash_after_bytes = std::atoll(crash);
+    BatchReport report;
+    results = run_cpu_batch(scenario, flat, batch, report);
+    simulation_seconds = seconds_since(simulation_start);
+    backend_details = {{"passes", report.passes},
+                       {"chunk_paths", batch.chunk_paths},
+                       {"peak_kept_values", report.peak_kept_values}};
   }
-  const double wall_seconds = Progress::seconds_since(started);
+  const double wall_seconds = seconds_since(started);
 
   nlohmann::json summary = {
       {"caprisk_version", CAPRISK_VERSION},
       {"caprisk_commit", CAPRISK_GIT_COMMIT},
       {"config", scenario.source_path},
-      {"config_sha256", sha256_hex(read_file(scenario.source_path))},
+      {"config_sha256", config_sha256},
       {"scenario", scenario.name},
       {"seed", scenario.seed},
       {"paths", scenario.paths},
       {"backend", backend},
       {"threads", backend == "cpu" ? threads : 0},
-      {"cuda", backend_details},
+      {"backend_details", backend_details},
       {"command_line", options.command_line},
       {"start", scenario.start.str()},
       {"horizon_months", scenario.horizon_months},

@@ -13,7 +13,10 @@ struct RunOptions {
   std::string out_dir;
   std::string backend = "auto";
   int device = 0;                 ///< CUDA device index
-  std::uint64_t chunk_paths = 0;  ///< CUDA: paths per launch; 0 = from free device memory
+  std::uint64_t chunk_paths = 0;  ///< paths per chunk; 0 = default (CPU 16384, CUDA from memory)
+  std::string checkpoint_path;    ///< CPU: checkpoint file, empty for none
+  int checkpoint_every = 32;      ///< chunks between checkpoints
+  bool resume = false;
   bool allow_no_supply = false;
   bool quiet = false;
   std::string command_line;

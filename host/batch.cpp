@@ -1,0 +1,229 @@
+#include "host/batch.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "host/backend_cpu.h"
+#include "host/errors.h"
+#include "host/output_files.h"
+#include "host/streaming.h"
+#include "host/version.h"
+
+namespace caprisk {
+namespace {
+
+volatile std::sig_atomic_t stop_signal = 0;
+
+extern "C" void on_stop_signal(int signal) {
+  stop_signal = signal;
+}
+
+/// Installs the SIGINT/SIGTERM handlers for the duration of a batch.
+class StopSignals {
+ public:
+  StopSignals() {
+    stop_signal = 0;
+    struct sigaction action {};
+    action.sa_handler = on_stop_signal;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, &previous_int_);
+    sigaction(SIGTERM, &action, &previous_term_);
+  }
+  ~StopSignals() {
+    sigaction(SIGINT, &previous_int_, nullptr);
+    sigaction(SIGTERM, &previous_term_, nullptr);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+ private:
+  struct sigaction previous_int_ {};
+  struct sigaction previous_term_ {};
+};
+
+constexpr char checkpoint_magic[] = "CAPRISK-CHECKPOINT-1";
+
+std::string version_text() {
+  return std::string(CAPRISK_VERSION) + " " + CAPRISK_GIT_COMMIT;
+}
+
+void put_string(std::ostream& out, const std::string& text) {
+  const auto size = static_cast<std::uint64_t>(text.size());
+  out.write(reinterpret_cast<const char*>(&size), sizeof size);
+  out.write(text.data(), static_cast<std::streamsize>(text.size()));
+}
+
+std::string get_string(std::istream& in) {
+  std::uint64_t size = 0;
+  if (!in.read(reinterpret_cast<char*>(&size), sizeof size) || size > 4096)
+    throw UserError("checkpoint is truncated or corrupted");
+  std::string text(size, '\0');
+  if (!in.read(text.data(), static_cast<std::streamsize>(size)))
+    throw UserError("checkpoint is truncated");
+  return text;
+}
+
+template <class T>
+void put_value(std::ostream& out, T value) {
+  out.write(reinterpret_cast<const char*>(&value), sizeof value);
+}
+
+template <class T>
+T get_value(std::istream& in) {
+  T value{};
+  if (!in.read(reinterpret_cast<char*>(&value), sizeof value))
+    throw UserError("checkpoint is truncated");
+  return value;
+}
+
+/// Where a batch stands: the reducer, the pass's next path, whether it finished.
+struct BatchState {
+  std::unique_ptr<StreamingReducer> reducer;
+  std::uint64_t next_path = 0;
+  bool finished = false;
+};
+
+void save_checkpoint(const BatchOptions& options, const Scenario& scenario,
+                     const BatchState& state) {
+  std::ostringstream out(std::ios::binary);
+  out.write(checkpoint_magic, sizeof checkpoint_magic);
+  put_string(out, version_text());
+  put_string(out, options.config_sha256);
+  put_value(out, scenario.seed);
+  put_value(out, state.next_path);
+  put_value(out, static_cast<std::uint8_t>(state.finished ? 1 : 0));
+  state.reducer->save(out);
+  write_file_atomically(options.checkpoint_path, out.str(), options.crash_after_bytes);
+}
+
+/// Loads a checkpoint and checks that it belongs to this run; grows it to `paths` if asked.
+BatchState load_checkpoint(const BatchOptions& options, const Scenario& scenario,
+                           PathLayout layout) {
+  const std::string& path = options.checkpoint_path;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UserError("--resume: cannot read checkpoint " + path);
+  try {
+    char magic[sizeof checkpoint_magic] = {};
+    if (!in.read(magic, sizeof magic) ||
+        std::string(magic, sizeof magic - 1) != std::string(checkpoint_magic))
+      throw UserError("not a caprisk checkpoint");
+    const std::string version = get_string(in);
+    if (version != version_text())
+      throw UserError("written by caprisk " + version + ", this is caprisk " + version_text() +
+                      "; start afresh without --resume");
+    const std::string sha = get_string(in);
+    if (sha != options.config_sha256)
+      throw UserError("written for another config (SHA-256 " + sha.substr(0, 12) +
+                      "..., this config has " + options.config_sha256.substr(0, 12) + "...)");
+    const auto seed = get_value<std::uint64_t>(in);
+    if (seed != scenario.seed)
+      throw UserError("written for seed " + std::to_string(seed) + ", this run has seed " +
+                      std::to_string(scenario.seed));
+    BatchState state;
+    state.next_path = get_value<std::uint64_t>(in);
+    state.finished = get_value<std::uint8_t>(in) != 0;
+    state.reducer = StreamingReducer::load(in, scenario, layout);
+    const std::uint64_t saved_paths = state.reducer->paths();
+    if (scenario.paths < saved_paths)
+      throw UserError("holds " + std::to_string(saved_paths) +
+                      " paths; --paths can only grow on "
+                      "resume (got " +
+                      std::to_string(scenario.paths) + ")");
+    if (scenario.paths > saved_paths) {
+      // Only the first pass's accumulators carry over: add the new paths to it, then redo the
+      // refining passes, which is what a fresh run with the larger count computes.
+      const bool in_first_pass = !state.finished && state.reducer->pass() == 1;
+      state.reducer->extend_paths(scenario.paths);
+      if (!in_first_pass) state.next_path = saved_paths;
+      state.finished = false;
+    }
+    return state;
+  } catch (const UserError& error) {
+    throw UserError("checkpoint " + path + ": " + error.what());
+  }
+}
+
+}  // namespace
+
+RunResults run_cpu_batch(const Scenario& scenario, const FlatScenario& flat,
+                         const BatchOptions& options, BatchReport& report) {
+  const PathLayout layout = flat.layout();
+  const bool checkpoints = !options.checkpoint_path.empty();
+  BatchState state;
+  if (options.resume && checkpoints && std::filesystem::exists(options.checkpoint_path)) {
+    state = load_checkpoint(options, scenario, layout);
+    if (!options.quiet)
+      std::cerr << "caprisk: resuming from " << options.checkpoint_path << " (pass "
+                << state.reducer->pass() << ", path " << state.next_path << " of " << scenario.paths
+                << (state.finished ? ", finished" : "") << ")\n";
+  } else {
+    if (options.resume && !options.quiet)
+      std::cerr << "caprisk: no checkpoint at " << options.checkpoint_path
+                << " yet: starting from the beginning\n";
+    state.reducer = std::make_unique<StreamingReducer>(scenario, layout, scenario.paths);
+  }
+
+  const StopSignals signals;
+  const std::uint64_t chunk = std::max<std::uint64_t>(1, options.chunk_paths);
+  std::vector<double> values(static_cast<std::size_t>(layout.value_count()) * chunk);
+  std::vector<std::uint8_t> codes(static_cast<std::size_t>(layout.code_count()) * chunk);
+  const bool show_progress = !options.quiet && ::isatty(STDERR_FILENO);
+  const auto started = std::chrono::steady_clock::now();
+  int chunks_since_checkpoint = 0;
+  while (!state.finished) {
+    StreamingReducer& reducer = *state.reducer;
+    while (state.next_path < scenario.paths) {
+      if (stop_signal != 0) {
+        const int signal = stop_signal;
+        std::string message = std::string("interrupted by ") +
+                              (signal == SIGINT ? "SIGINT" : "SIGTERM") + " in pass " +
+                              std::to_string(reducer.pass()) + " at path " +
+                              std::to_string(state.next_path);
+        if (checkpoints) {
+          save_checkpoint(options, scenario, state);
+          message += "; checkpoint saved, resume with: " + options.resume_hint;
+        } else {
+          message += "; nothing saved (run with --checkpoint FILE to be able to resume)";
+        }
+        throw Interrupted(message, 128 + signal);
+      }
+      const std::uint64_t count = std::min(chunk, scenario.paths - state.next_path);
+      simulate_cpu(flat, scenario.seed, state.next_path, count,
+                   PathOutput{values.data(), codes.data(), count}, options.threads, nullptr);
+      reducer.add_chunk(values.data(), codes.data(), count, count, options.threads);
+      state.next_path += count;
+      if (checkpoints && ++chunks_since_checkpoint >= options.checkpoint_every) {
+        save_checkpoint(options, scenario, state);
+        chunks_since_checkpoint = 0;
+      }
+      if (show_progress) {
+        const double elapsed =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        std::fprintf(stderr, "\r  pass %d: %llu / %llu paths (%.0f s)   ", reducer.pass(),
+                     static_cast<unsigned long long>(state.next_path),
+                     static_cast<unsigned long long>(scenario.paths), elapsed);
+      }
+    }
+    state.finished = reducer.finish_pass();
+    report.peak_kept_values = std::max(report.peak_kept_values, reducer.kept_values());
+    if (!state.finished) state.next_path = 0;
+    if (checkpoints) {
+      save_checkpoint(options, scenario, state);
+      chunks_since_checkpoint = 0;
+    }
+  }
+  if (show_progress) std::fprintf(stderr, "\n");
+  report.passes = state.reducer->pass();
+  return state.reducer->results();
+}
+
+}  // namespace caprisk

@@ -1,0 +1,38 @@
+// The CPU batch: paths in chunks through the streaming reducer's passes, with checkpoints
+// that a crashed or interrupted run resumes from (same final bytes as an uninterrupted run).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "host/flatten.h"
+#include "host/results.h"
+#include "host/scenario.h"
+
+namespace caprisk {
+
+struct BatchOptions {
+  int threads = 0;
+  std::uint64_t chunk_paths = 16384;  ///< paths per chunk; the results do not depend on it
+  std::string checkpoint_path;        ///< empty: no checkpoints
+  int checkpoint_every = 32;          ///< chunks between checkpoints
+  bool resume = false;
+  bool quiet = false;
+  std::string config_sha256;
+  std::string resume_hint;           ///< the command line to print when interrupted
+  long long crash_after_bytes = -1;  ///< test hook, see write_file_atomically
+};
+
+/// What the batch did, for summary.json.
+struct BatchReport {
+  int passes = 0;                      ///< passes over the paths (1 + refining passes)
+  std::uint64_t peak_kept_values = 0;  ///< most values held for exact order statistics
+};
+
+/// Runs the scenario on the CPU backend and returns its tables; throws Interrupted on
+/// SIGINT/SIGTERM after saving a checkpoint (when there is a checkpoint path).
+RunResults run_cpu_batch(const Scenario& scenario, const FlatScenario& flat,
+                         const BatchOptions& options, BatchReport& report);
+
+}  // namespace caprisk

@@ -1,0 +1,451 @@
+#include "host/streaming.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <istream>
+#include <limits>
+#include <ostream>
+
+#include "host/errors.h"
+#include "host/statistics.h"
+
+namespace caprisk {
+namespace {
+
+constexpr double infinity = std::numeric_limits<double>::infinity();
+/// Each fixed-point term is at most 2^62, so 2^40 paths cannot overflow 128 bits.
+constexpr double fixed_point_range = 4611686018427387904.0;  // 2^62
+
+double fixed_scale(double upper) {
+  return upper > 0 ? fixed_point_range / upper : 1.0;
+}
+
+double target_at(const Site& site, double month) {
+  return schedule_value(site.target_gw.data(), static_cast<int>(site.target_gw.size()), month);
+}
+
+}  // namespace
+
+HistogramNode::HistogramNode(double lower_bound, double upper_bound, int bin_count,
+                             double fixed_scale_)
+    : lower(lower_bound),
+      upper(upper_bound),
+      bins(bin_count),
+      scale(fixed_scale_),
+      counts(static_cast<std::size_t>(bin_count), 0),
+      minimum(static_cast<std::size_t>(bin_count), infinity),
+      maximum(static_cast<std::size_t>(bin_count), -infinity),
+      sums(static_cast<std::size_t>(bin_count), 0) {}
+
+int HistogramNode::bin_of(double value) const {
+  if (!(upper > lower)) return 0;
+  const double position = (value - lower) * (static_cast<double>(bins) / (upper - lower));
+  if (!(position >= 0)) return 0;
+  return position >= bins ? bins - 1 : static_cast<int>(position);
+}
+
+void HistogramNode::add(double value) {
+  const int bin = bin_of(value);
+  ++counts[bin];
+  minimum[bin] = std::min(minimum[bin], value);
+  maximum[bin] = std::max(maximum[bin], value);
+  sums[bin] += static_cast<Int128>(static_cast<long long>(value * scale + 0.5));
+}
+
+std::vector<double> cell_upper_bounds(const Scenario& s, PathLayout layout) {
+  std::vector<double> upper(static_cast<std::size_t>(layout.value_count()), 0.0);
+  const int sites = layout.site_count;
+  // A little slack so that rounding in the model never lands a value above its bound.
+  auto bound = [](double x) { return x * (1 + 1e-12) + 1e-12; };
+  double program_months = 0;
+  for (int i = 0; i < sites; ++i) {
+    double site_months = 0;
+    for (int t = 0; t < s.horizon_months; ++t) site_months += target_at(s.sites[i], t);
+    upper[layout.gw_months(i)] = bound(site_months);
+    program_months += site_months;
+    upper[layout.months_late(i)] = s.horizon_months;
+  }
+  upper[layout.gw_months(sites)] = bound(program_months);
+  for (int r = 0; r < layout.report_count; ++r) {
+    double program = 0;
+    for (int i = 0; i < sites; ++i) {
+      const double target = target_at(s.sites[i], s.report_months[r]);
+      upper[layout.shortfall(i, r)] = bound(target);
+      program += target;
+    }
+    upper[layout.shortfall(sites, r)] = bound(program);
+  }
+  return upper;
+}
+
+StreamingReducer::StreamingReducer(const Scenario& scenario, PathLayout layout, std::uint64_t paths,
+                                   StreamingLimits limits)
+    : scenario_(&scenario), limits_(limits), layout_(layout), paths_(paths) {
+  const std::vector<double> upper = cell_upper_bounds(scenario, layout);
+  cells_.resize(upper.size());
+  for (std::size_t c = 0; c < upper.size(); ++c) {
+    CellAccumulator& cell = cells_[c];
+    cell.upper = upper[c];
+    cell.scale = fixed_scale(upper[c]);
+    cell.square_scale = fixed_scale(upper[c] * upper[c]);
+    cell.root = std::make_unique<HistogramNode>(0.0, upper[c], limits_.root_bins, cell.scale);
+  }
+  binding_counts_.assign(static_cast<std::size_t>(layout.site_count * layout.report_count),
+                         {0, 0, 0, 0});
+  censored_counts_.assign(static_cast<std::size_t>(layout.site_count), 0);
+}
+
+namespace {
+
+/// Sends one value to where the current pass wants it: the histogram being built, a refined
+/// bin's finer histogram, or a bin whose values are being collected.
+void route(HistogramNode* node, double value) {
+  for (;;) {
+    if (!node->complete) {
+      node->add(value);
+      return;
+    }
+    const int bin = node->bin_of(value);
+    if (const auto child = node->children.find(bin); child != node->children.end()) {
+      node = child->second.get();
+      continue;
+    }
+    if (const auto kept = node->collected.find(bin); kept != node->collected.end()) {
+      if (!kept->second.complete) kept->second.values.push_back(value);
+    }
+    return;
+  }
+}
+
+}  // namespace
+
+void StreamingReducer::add_chunk(const double* values, const std::uint8_t* codes,
+                                 std::uint64_t count, std::uint64_t stride, int threads) {
+  const int thread_count = threads > 0 ? threads : omp_get_max_threads();
+  const int value_cells = layout_.value_count();
+  // One thread per cell: each cell sees its values in path order, whatever the thread count.
+#pragma omp parallel for num_threads(thread_count) schedule(dynamic, 1)
+  for (int c = 0; c < value_cells; ++c) {
+    CellAccumulator& cell = cells_[c];
+    const double* column = values + static_cast<std::uint64_t>(c) * stride;
+    for (std::uint64_t p = 0; p < count; ++p) {
+      const double value = column[p];
+      if (pass_ == 1) {
+        cell.sum.add(value, cell.scale);
+        cell.sum_of_squares.add(value * value, cell.square_scale);
+        cell.positive += value > 0.0 ? 1 : 0;
+      }
+      route(cell.root.get(), value);
+    }
+  }
+  if (pass_ != 1) return;
+  for (int site = 0; site < layout_.site_count; ++site) {
+    for (int report = 0; report < layout_.report_count; ++report) {
+      const std::uint8_t* column =
+          codes + static_cast<std::uint64_t>(layout_.binding(site, report)) * stride;
+      auto& counts = binding_counts_[layout_.binding(site, report)];
+      for (std::uint64_t p = 0; p < count; ++p) ++counts[column[p] & 3];
+    }
+    const std::uint8_t* censored =
+        codes + static_cast<std::uint64_t>(layout_.censored(site)) * stride;
+    for (std::uint64_t p = 0; p < count; ++p) censored_counts_[site] += censored[p];
+  }
+}
+
+std::vector<std::uint64_t> StreamingReducer::needed_ranks() const {
+  const std::uint64_t n = paths_;
+  std::vector<std::uint64_t> ranks;
+  auto percentile_ranks = [&](double q) {
+    // The same index arithmetic as finish_statistics().
+    const auto lo =
+        static_cast<std::uint64_t>(std::floor(static_cast<double>(n - 1) * (q / 100.0)));
+    ranks.push_back(lo);
+    if (lo + 1 < n) ranks.push_back(lo + 1);
+  };
+  for (double q : scenario_->percentiles) {
+    percentile_ranks(q);
+    std::uint64_t low = 0, high = 0;
+    order_statistic_ranks(n, q, low, high);
+    ranks.push_back(low - 1);
+    ranks.push_back(high - 1);
+  }
+  percentile_ranks(50.0);
+  percentile_ranks(95.0);
+  ranks.push_back(n - cvar_tail_count(n));
+  std::sort(ranks.begin(), ranks.end());
+  ranks.erase(std::unique(ranks.begin(), ranks.end()), ranks.end());
+  return ranks;
+}
+
+bool StreamingReducer::value_at(HistogramNode& node, std::uint64_t rank, double& value, bool plan) {
+  int bin = 0;
+  std::uint64_t below = 0;
+  while (bin < node.bins - 1 && rank >= below + node.counts[bin]) below += node.counts[bin++];
+  const std::uint64_t within = rank - below;
+  if (node.minimum[bin] == node.maximum[bin]) {  // one value only: no need to see them
+    value = node.minimum[bin];
+    return true;
+  }
+  if (const auto child = node.children.find(bin); child != node.children.end())
+    return child->second->complete && value_at(*child->second, within, value, plan);
+  if (const auto kept = node.collected.find(bin); kept != node.collected.end()) {
+    if (!kept->second.complete) return false;
+    value = kept->second.values[within];
+    return true;
+  }
+  if (plan) {
+    if (node.counts[bin] <= limits_.collect_cap)  // collect this bin's values next pass
+      node.collected[bin].values.reserve(node.counts[bin]);
+    else  // a finer histogram over the bin's own range; fixed size, so memory stays bounded
+      node.children[bin] = std::make_unique<HistogramNode>(node.minimum[bin], node.maximum[bin],
+                                                           limits_.refine_bins, node.scale);
+  }
+  return false;
+}
+
+namespace {
+
+/// Marks what the pass filled as complete; collected values get sorted.
+void complete_pass(HistogramNode& node) {
+  node.complete = true;
+  for (auto& [bin, kept] : node.collected) {
+    if (kept.complete) continue;
+    std::sort(kept.values.begin(), kept.values.end());
+    kept.complete = true;
+  }
+  for (auto& [bin, child] : node.children) complete_pass(*child);
+}
+
+}  // namespace
+
+bool StreamingReducer::finish_pass() {
+  for (auto& cell : cells_) complete_pass(*cell.root);
+  const std::vector<std::uint64_t> ranks = needed_ranks();
+  bool resolved = true;
+  for (auto& cell : cells_) {
+    for (std::uint64_t rank : ranks) {
+      double value = 0;
+      if (!value_at(*cell.root, rank, value, true)) resolved = false;
+    }
+  }
+  if (!resolved) ++pass_;
+  return resolved;
+}
+
+long double StreamingReducer::sum_from(const HistogramNode& node, std::uint64_t rank) const {
+  int bin = 0;
+  std::uint64_t below = 0;
+  while (bin < node.bins - 1 && rank >= below + node.counts[bin]) below += node.counts[bin++];
+  const std::uint64_t within = rank - below;
+  Int128 above = 0;
+  for (int b = bin + 1; b < node.bins; ++b) above += node.sums[b];
+  long double total = static_cast<long double>(above) / node.scale;
+  if (node.minimum[bin] == node.maximum[bin]) {
+    total += static_cast<long double>(node.counts[bin] - within) * node.minimum[bin];
+  } else if (const auto child = node.children.find(bin); child != node.children.end()) {
+    total += sum_from(*child->second, within);
+  } else {
+    const auto& values = node.collected.at(bin).values;
+    for (std::uint64_t i = within; i < values.size(); ++i) total += values[i];
+  }
+  return total;
+}
+
+RunResults StreamingReducer::results() const {
+  RunResults results;
+  results.layout = layout_;
+  results.paths = paths_;
+  const std::uint64_t n = paths_;
+  const std::vector<std::uint64_t> ranks = needed_ranks();
+  auto* self = const_cast<StreamingReducer*>(this);  // value_at without planning reads only
+  for (const auto& cell : cells_) {
+    std::map<std::uint64_t, double> order_statistics;
+    for (std::uint64_t rank : ranks) {
+      double value = 0;
+      if (!self->value_at(*cell.root, rank, value, false))
+        throw RuntimeFailure("internal: order statistic " + std::to_string(rank) +
+                             " unresolved after the last pass");
+      order_statistics[rank] = value;
+    }
+    ColumnSums sums;
+    const long double sum = cell.sum.value(cell.scale);
+    const long double squares = cell.sum_of_squares.value(cell.square_scale);
+    sums.sum = static_cast<double>(sum);
+    sums.squared_deviations =
+        static_cast<double>(std::max(0.0L, squares - sum * sum / static_cast<long double>(n)));
+    sums.positive = cell.positive;
+    const std::uint64_t tail = cvar_tail_count(n);
+    const double tail_start = order_statistics.at(n - tail);
+    sums.tail_excess = static_cast<double>(std::max(
+        0.0L, sum_from(*cell.root, n - tail) - static_cast<long double>(tail) * tail_start));
+    results.cells.push_back(finish_statistics(
+        n, sums, scenario_->percentiles, [&](std::uint64_t i) { return order_statistics.at(i); }));
+  }
+  results.binding_counts = binding_counts_;
+  results.censored_counts = censored_counts_;
+  return results;
+}
+
+void StreamingReducer::extend_paths(std::uint64_t paths) {
+  for (auto& cell : cells_) {
+    cell.root->children.clear();
+    cell.root->collected.clear();
+    cell.root->complete = false;
+  }
+  pass_ = 1;
+  paths_ = paths;
+}
+
+std::uint64_t StreamingReducer::kept_values() const {
+  std::uint64_t kept = 0;
+  auto count = [&kept](const HistogramNode& node, auto&& self) -> void {
+    for (const auto& [bin, values] : node.collected) kept += values.values.size();
+    for (const auto& [bin, child] : node.children) self(*child, self);
+  };
+  for (const auto& cell : cells_) count(*cell.root, count);
+  return kept;
+}
+
+// --- Checkpoint serialisation: raw little-endian fields, versioned by a magic string. -------
+
+namespace {
+
+constexpr char magic[] = "CAPRISK-STREAM-1";
+
+template <class T>
+void put(std::ostream& out, const T& value) {
+  static_assert(std::is_trivially_copyable_v<T>);
+  out.write(reinterpret_cast<const char*>(&value), sizeof value);
+}
+template <class T>
+void put_vector(std::ostream& out, const std::vector<T>& values) {
+  put(out, static_cast<std::uint64_t>(values.size()));
+  out.write(reinterpret_cast<const char*>(values.data()),
+            static_cast<std::streamsize>(values.size() * sizeof(T)));
+}
+template <class T>
+T get(std::istream& in) {
+  T value{};
+  if (!in.read(reinterpret_cast<char*>(&value), sizeof value))
+    throw UserError("checkpoint is truncated");
+  return value;
+}
+template <class T>
+std::vector<T> get_vector(std::istream& in, std::uint64_t limit) {
+  const auto size = get<std::uint64_t>(in);
+  if (size > limit) throw UserError("checkpoint is corrupted (a size is out of range)");
+  std::vector<T> values(size);
+  if (!in.read(reinterpret_cast<char*>(values.data()),
+               static_cast<std::streamsize>(size * sizeof(T))))
+    throw UserError("checkpoint is truncated");
+  return values;
+}
+
+void save_node(std::ostream& out, const HistogramNode& node) {
+  put(out, node.lower);
+  put(out, node.upper);
+  put(out, node.bins);
+  put(out, node.scale);
+  put(out, node.complete);
+  put_vector(out, node.counts);
+  put_vector(out, node.minimum);
+  put_vector(out, node.maximum);
+  put_vector(out, node.sums);
+  put(out, static_cast<std::uint64_t>(node.collected.size()));
+  for (const auto& [bin, kept] : node.collected) {
+    put(out, bin);
+    put(out, kept.complete);
+    put_vector(out, kept.values);
+  }
+  put(out, static_cast<std::uint64_t>(node.children.size()));
+  for (const auto& [bin, child] : node.children) {
+    put(out, bin);
+    save_node(out, *child);
+  }
+}
+
+std::unique_ptr<HistogramNode> load_node(std::istream& in, int depth,
+                                         const StreamingLimits& limits) {
+  if (depth > 64) throw UserError("checkpoint is corrupted (histograms nested too deep)");
+  const auto lower = get<double>(in);
+  const auto upper = get<double>(in);
+  const auto bins = get<int>(in);
+  const auto scale = get<double>(in);
+  if (bins < 1 || bins > std::max(limits.root_bins, limits.refine_bins))
+    throw UserError("checkpoint is corrupted (bad bin count)");
+  auto node = std::make_unique<HistogramNode>(lower, upper, bins, scale);
+  node->complete = get<bool>(in);
+  const auto n = static_cast<std::uint64_t>(bins);
+  node->counts = get_vector<std::uint64_t>(in, n);
+  node->minimum = get_vector<double>(in, n);
+  node->maximum = get_vector<double>(in, n);
+  node->sums = get_vector<Int128>(in, n);
+  if (node->counts.size() != n || node->minimum.size() != n || node->maximum.size() != n ||
+      node->sums.size() != n)
+    throw UserError("checkpoint is corrupted (histogram sizes differ)");
+  const auto collected = get<std::uint64_t>(in);
+  if (collected > n) throw UserError("checkpoint is corrupted (too many kept bins)");
+  for (std::uint64_t i = 0; i < collected; ++i) {
+    const auto bin = get<int>(in);
+    auto& kept = node->collected[bin];
+    kept.complete = get<bool>(in);
+    kept.values = get_vector<double>(in, limits.collect_cap);
+  }
+  const auto children = get<std::uint64_t>(in);
+  if (children > n) throw UserError("checkpoint is corrupted (too many refined bins)");
+  for (std::uint64_t i = 0; i < children; ++i) {
+    const auto bin = get<int>(in);
+    node->children[bin] = load_node(in, depth + 1, limits);
+  }
+  return node;
+}
+
+}  // namespace
+
+void StreamingReducer::save(std::ostream& out) const {
+  out.write(magic, sizeof magic);
+  put(out, limits_);
+  put(out, paths_);
+  put(out, pass_);
+  put(out, static_cast<std::uint64_t>(cells_.size()));
+  for (const auto& cell : cells_) {
+    put(out, cell.sum.total);
+    put(out, cell.sum_of_squares.total);
+    put(out, cell.positive);
+    save_node(out, *cell.root);
+  }
+  for (const auto& counts : binding_counts_) put(out, counts);
+  put_vector(out, censored_counts_);
+}
+
+std::unique_ptr<StreamingReducer> StreamingReducer::load(std::istream& in, const Scenario& scenario,
+                                                         PathLayout layout) {
+  char header[sizeof magic] = {};
+  if (!in.read(header, sizeof header) || std::memcmp(header, magic, sizeof magic) != 0)
+    throw UserError("not a caprisk checkpoint (or one from an incompatible version)");
+  const auto limits = get<StreamingLimits>(in);
+  if (limits.root_bins < 1 || limits.root_bins > (1 << 24) || limits.refine_bins < 2 ||
+      limits.refine_bins > (1 << 24) || limits.collect_cap > (1ULL << 32))
+    throw UserError("checkpoint is corrupted (bad reducer sizes)");
+  const auto paths = get<std::uint64_t>(in);
+  auto reducer = std::make_unique<StreamingReducer>(scenario, layout, paths, limits);
+  reducer->pass_ = get<int>(in);
+  if (get<std::uint64_t>(in) != reducer->cells_.size())
+    throw UserError("checkpoint is for a different scenario layout");
+  for (auto& cell : reducer->cells_) {
+    cell.sum.total = get<Int128>(in);
+    cell.sum_of_squares.total = get<Int128>(in);
+    cell.positive = get<std::uint64_t>(in);
+    cell.root = load_node(in, 0, reducer->limits_);
+  }
+  for (auto& counts : reducer->binding_counts_) counts = get<std::array<std::uint64_t, 4>>(in);
+  reducer->censored_counts_ = get_vector<std::uint64_t>(in, reducer->censored_counts_.size());
+  if (reducer->censored_counts_.size() != static_cast<std::size_t>(layout.site_count))
+    throw UserError("checkpoint is corrupted (site count differs)");
+  return reducer;
+}
+
+}  // namespace caprisk

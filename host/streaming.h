@@ -1,0 +1,132 @@
+// Exact percentiles in memory independent of the path count (docs/ARCHITECTURE.md,
+// "Reduction"): a first pass fills a fixed-range histogram per cell, later passes regenerate
+// the paths and keep only the values in the bins that hold the wanted ranks, refining a bin
+// whose values would not fit. Every accumulator is exact and order-independent (integer counts,
+// fixed-point sums, min/max, values sorted before use), so the tables do not depend on the
+// number of threads or the chunk size.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "host/results.h"
+#include "host/scenario.h"
+#include "kernels/scenario_view.h"
+
+namespace caprisk {
+
+/// 128-bit integer for exact fixed-point sums (a GCC/Clang extension, hence the marker).
+__extension__ using Int128 = __int128;
+
+/// Sum of non-negative values in fixed point: value * scale rounded to an integer, added in
+/// 128 bits, so the total does not depend on the order of the additions.
+struct FixedPointSum {
+  Int128 total = 0;
+  void add(double value, double scale) {
+    total += static_cast<Int128>(static_cast<long long>(value * scale + 0.5));
+  }
+  long double value(double scale) const { return static_cast<long double>(total) / scale; }
+};
+
+/// A histogram over [lower, upper] with per-bin count, min, max and fixed-point sum; a bin may
+/// own a finer histogram (its values refined) or its collected values.
+struct HistogramNode {
+  double lower = 0;
+  double upper = 0;
+  int bins = 0;
+  double scale = 0;  ///< fixed-point scale of the sums
+  std::vector<std::uint64_t> counts;
+  std::vector<double> minimum;
+  std::vector<double> maximum;
+  std::vector<Int128> sums;
+  std::map<int, std::unique_ptr<HistogramNode>> children;  ///< refined bins
+  /// Values of one bin, kept by a pass and sorted when that pass ends.
+  struct Kept {
+    std::vector<double> values;
+    bool complete = false;
+  };
+  std::map<int, Kept> collected;  ///< bins whose values are kept
+  bool complete = false;          ///< filled by a finished pass
+
+  HistogramNode(double lower_bound, double upper_bound, int bin_count, double fixed_scale);
+  int bin_of(double value) const;
+  void add(double value);
+};
+
+/// The exact accumulators of one value cell.
+struct CellAccumulator {
+  double upper = 0;         ///< largest possible value, from the config
+  double scale = 0;         ///< fixed-point scale of the sum
+  double square_scale = 0;  ///< and of the sum of squares
+  FixedPointSum sum;
+  FixedPointSum sum_of_squares;
+  std::uint64_t positive = 0;
+  std::unique_ptr<HistogramNode> root;
+};
+
+/// Largest possible value of every value cell of the layout, from the config's bounds
+/// (0 <= shortfall <= target; GW-months <= the sum of targets; months late <= T).
+std::vector<double> cell_upper_bounds(const Scenario& scenario, PathLayout layout);
+
+/// Sizes of the streaming reducer: memory is about cells x (root_bins + needed bins x
+/// refine_bins) x 32 bytes plus at most cells x needed ranks x collect_cap values.
+struct StreamingLimits {
+  int root_bins = 16384;
+  int refine_bins = 1024;            ///< bins of a refined bin's histogram
+  std::uint64_t collect_cap = 4096;  ///< values kept per bin at most; more: refine the bin
+};
+
+/// Streams chunks of per-path outputs through as many passes as the exact order statistics need.
+class StreamingReducer {
+ public:
+  StreamingReducer(const Scenario& scenario, PathLayout layout, std::uint64_t paths,
+                   StreamingLimits limits = {});
+  StreamingReducer(const StreamingReducer&) = delete;
+  StreamingReducer& operator=(const StreamingReducer&) = delete;
+
+  /// 1 for the first pass (everything is counted), 2, 3, ... for the refining passes.
+  int pass() const { return pass_; }
+  /// Adds a chunk of paths, cell-major with `stride` (in path order across calls).
+  void add_chunk(const double* values, const std::uint8_t* codes, std::uint64_t count,
+                 std::uint64_t stride, int threads);
+  /// Ends the current pass; returns true when every order statistic is known (finished).
+  bool finish_pass();
+  /// The tables; only after finish_pass() returned true.
+  RunResults results() const;
+
+  /// Path count of the run; the first pass may be extended (more paths) before it finishes.
+  std::uint64_t paths() const { return paths_; }
+  /// Back to the end of the first pass (its accumulators are kept) with more paths to add.
+  void extend_paths(std::uint64_t paths);
+
+  /// Values kept in memory right now, for the memory bound's tests and benchmark.
+  std::uint64_t kept_values() const;
+
+  void save(std::ostream& out) const;
+  static std::unique_ptr<StreamingReducer> load(std::istream& in, const Scenario& scenario,
+                                                PathLayout layout);
+
+  const StreamingLimits& limits() const { return limits_; }
+
+ private:
+  /// The 0-based ranks a cell needs (percentiles, their intervals, CVaR's tail start).
+  std::vector<std::uint64_t> needed_ranks() const;
+  /// Resolves rank r in a node; false when its bin still needs a pass.
+  bool value_at(HistogramNode& node, std::uint64_t rank, double& value, bool plan);
+  /// Sum of the values with rank >= r in a node (r is resolved).
+  long double sum_from(const HistogramNode& node, std::uint64_t rank) const;
+
+  const Scenario* scenario_;
+  StreamingLimits limits_;
+  PathLayout layout_;
+  std::uint64_t paths_;
+  int pass_ = 1;
+  std::vector<CellAccumulator> cells_;
+  std::vector<std::array<std::uint64_t, 4>> binding_counts_;
+  std::vector<std::uint64_t> censored_counts_;
+};
+
+}  // namespace caprisk

@@ -1,0 +1,166 @@
+// The bounded-memory reduction against the full sort: exact order statistics (bit for bit),
+// independence of chunking and threads, checkpoint round trips, and the memory bound.
+#include "host/streaming.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "test_support.h"
+
+namespace caprisk {
+namespace {
+
+/// Feeds the simulation's outputs to a reducer in chunks of `chunk` paths until it finishes;
+/// returns the number of passes.
+int stream(testing::Simulation& sim, StreamingReducer& reducer, std::uint64_t chunk, int threads) {
+  const PathLayout layout = sim.layout();
+  const std::uint64_t n = sim.scenario.paths;
+  std::vector<double> values(static_cast<std::size_t>(layout.value_count()) * chunk);
+  std::vector<std::uint8_t> codes(static_cast<std::size_t>(layout.code_count()) * chunk);
+  for (;;) {
+    for (std::uint64_t first = 0; first < n; first += chunk) {
+      const std::uint64_t count = std::min(chunk, n - first);
+      // Re-pack the stored samples as the backend would hand over a chunk.
+      for (int c = 0; c < layout.value_count(); ++c)
+        for (std::uint64_t p = 0; p < count; ++p)
+          values[c * count + p] = sim.samples.column(c)[first + p];
+      for (int c = 0; c < layout.code_count(); ++c)
+        for (std::uint64_t p = 0; p < count; ++p)
+          codes[c * count + p] = sim.samples.codes(c)[first + p];
+      reducer.add_chunk(values.data(), codes.data(), count, count, threads);
+    }
+    if (reducer.finish_pass()) return reducer.pass();
+  }
+}
+
+void expect_same_tables(const RunResults& a, const RunResults& b, double moment_tolerance) {
+  ASSERT_EQ(a.cells.size(), b.cells.size());
+  for (std::size_t cell = 0; cell < a.cells.size(); ++cell) {
+    const CellStatistics& x = a.cells[cell];
+    const CellStatistics& y = b.cells[cell];
+    ASSERT_EQ(x.percentiles.size(), y.percentiles.size());
+    for (std::size_t q = 0; q < x.percentiles.size(); ++q) {
+      EXPECT_EQ(x.percentiles[q].value, y.percentiles[q].value) << "cell " << cell << " q " << q;
+      EXPECT_EQ(x.percentiles[q].ci_low, y.percentiles[q].ci_low) << "cell " << cell;
+      EXPECT_EQ(x.percentiles[q].ci_high, y.percentiles[q].ci_high) << "cell " << cell;
+    }
+    EXPECT_EQ(x.p50, y.p50);
+    EXPECT_EQ(x.p95, y.p95);
+    EXPECT_EQ(x.p_positive, y.p_positive);
+    EXPECT_NEAR(x.mean, y.mean, moment_tolerance * (1 + std::fabs(y.mean))) << "cell " << cell;
+    EXPECT_NEAR(x.sd, y.sd, 1e3 * moment_tolerance * (1 + y.sd)) << "cell " << cell;
+    EXPECT_NEAR(x.cvar95, y.cvar95, moment_tolerance * (1 + y.cvar95)) << "cell " << cell;
+    EXPECT_GE(x.cvar95, x.p95);
+  }
+  EXPECT_EQ(a.binding_counts, b.binding_counts);
+  EXPECT_EQ(a.censored_counts, b.censored_counts);
+}
+
+Scenario default_scenario(std::uint64_t paths) {
+  Scenario s = load_scenario(testing::source_path("configs/stargate.yaml"));
+  s.paths = paths;
+  s.percentiles = {0, 1, 2.5, 5, 10, 25, 50, 75, 90, 95, 99, 99.9, 100};
+  return s;
+}
+
+TEST(Streaming, EqualsTheFullSortBitForBit) {
+  testing::Simulation sim(default_scenario(20011), 2);
+  const RunResults expected = reduce(sim.samples, sim.scenario.percentiles, 2);
+  testing::Simulation again(default_scenario(20011), 2);
+  StreamingReducer reducer(again.scenario, again.layout(), again.scenario.paths);
+  stream(again, reducer, 4096, 2);
+  expect_same_tables(reducer.results(), expected, 1e-12);
+}
+
+TEST(Streaming, RefiningPassesStayExactWithTinyLimits) {
+  // 16 root bins, 4 bins per refinement and at most 8 kept values per bin force many passes.
+  testing::Simulation sim(default_scenario(3001), 1);
+  const RunResults expected = reduce(sim.samples, sim.scenario.percentiles, 1);
+  testing::Simulation again(default_scenario(3001), 1);
+  StreamingReducer reducer(again.scenario, again.layout(), again.scenario.paths, {16, 4, 8});
+  const int passes = stream(again, reducer, 1000, 2);
+  EXPECT_GE(passes, 3);
+  expect_same_tables(reducer.results(), expected, 1e-12);
+}
+
+TEST(Streaming, ChunkSizeAndThreadsDoNotChangeAnyBit) {
+  testing::Simulation sim(default_scenario(5000), 2);
+  StreamingReducer a(sim.scenario, sim.layout(), 5000, {64, 8, 32});
+  StreamingReducer b(sim.scenario, sim.layout(), 5000, {64, 8, 32});
+  stream(sim, a, 5000, 1);
+  stream(sim, b, 333, 2);
+  const RunResults x = a.results(), y = b.results();
+  expect_same_tables(x, y, 0.0);
+  for (std::size_t cell = 0; cell < x.cells.size(); ++cell) {
+    EXPECT_EQ(x.cells[cell].mean, y.cells[cell].mean);
+    EXPECT_EQ(x.cells[cell].sd, y.cells[cell].sd);
+    EXPECT_EQ(x.cells[cell].cvar95, y.cells[cell].cvar95);
+  }
+}
+
+TEST(Streaming, CheckpointRoundTripMidPass) {
+  testing::Simulation sim(default_scenario(4000), 2);
+  StreamingReducer whole(sim.scenario, sim.layout(), 4000, {32, 8, 16});
+  stream(sim, whole, 500, 2);
+
+  // Run a pass and a half, save, load into a new reducer, finish there.
+  StreamingReducer first(sim.scenario, sim.layout(), 4000, {32, 8, 16});
+  const PathLayout layout = sim.layout();
+  std::vector<double> values(static_cast<std::size_t>(layout.value_count()) * 4000);
+  std::vector<std::uint8_t> codes(static_cast<std::size_t>(layout.code_count()) * 4000);
+  for (int c = 0; c < layout.value_count(); ++c)
+    std::copy(sim.samples.column(c), sim.samples.column(c) + 4000, values.begin() + c * 4000);
+  for (int c = 0; c < layout.code_count(); ++c)
+    std::copy(sim.samples.codes(c), sim.samples.codes(c) + 4000, codes.begin() + c * 4000);
+  first.add_chunk(values.data(), codes.data(), 4000, 4000, 1);
+  ASSERT_FALSE(first.finish_pass());
+  std::stringstream saved;
+  first.save(saved);
+  std::unique_ptr<StreamingReducer> loaded = StreamingReducer::load(saved, sim.scenario, layout);
+  while (true) {
+    loaded->add_chunk(values.data(), codes.data(), 4000, 4000, 1);
+    if (loaded->finish_pass()) break;
+  }
+  expect_same_tables(loaded->results(), whole.results(), 0.0);
+}
+
+TEST(Streaming, CorruptCheckpointsAreRefused) {
+  const Scenario s = default_scenario(100);
+  const FlatScenario flat(s);
+  std::stringstream empty;
+  EXPECT_THROW(StreamingReducer::load(empty, s, flat.layout()), UserError);
+  StreamingReducer reducer(s, flat.layout(), 100);
+  std::stringstream saved;
+  reducer.save(saved);
+  std::string bytes = saved.str();
+  std::stringstream truncated(bytes.substr(0, bytes.size() / 2));
+  EXPECT_THROW(StreamingReducer::load(truncated, s, flat.layout()), UserError);
+}
+
+TEST(Streaming, KeptValuesAreBoundedWhateverThePathCount) {
+  // Values kept at any time are at most cells x needed ranks x collect_cap, and in practice far
+  // fewer; the same bound holds for 10x the paths.
+  for (std::uint64_t paths : {2000ULL, 20000ULL}) {
+    testing::Simulation sim(default_scenario(paths), 2);
+    StreamingReducer reducer(sim.scenario, sim.layout(), paths, {256, 16, 64});
+    std::uint64_t most = 0;
+    const std::uint64_t n = paths;
+    const PathLayout layout = sim.layout();
+    for (;;) {
+      std::vector<double> values(static_cast<std::size_t>(layout.value_count()) * n);
+      std::vector<std::uint8_t> codes(static_cast<std::size_t>(layout.code_count()) * n);
+      for (int c = 0; c < layout.value_count(); ++c)
+        std::copy(sim.samples.column(c), sim.samples.column(c) + n, values.begin() + c * n);
+      reducer.add_chunk(values.data(), codes.data(), n, n, 2);
+      most = std::max(most, reducer.kept_values());
+      if (reducer.finish_pass()) break;
+    }
+    const std::uint64_t ranks_per_cell = 4 * 13 + 5;
+    EXPECT_LE(most, static_cast<std::uint64_t>(layout.value_count()) * ranks_per_cell * 64)
+        << paths << " paths";
+  }
+}
+
+}  // namespace
+}  // namespace caprisk
