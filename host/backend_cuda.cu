@@ -5,6 +5,7 @@
 #include <thrust/system/cuda/execution_policy.h>
 
 #include <algorithm>
+#include <memory>
 #include <string>
 
 #include "host/backend_cuda.h"
@@ -168,43 +169,22 @@ RunResults run_on_device(std::uint64_t seed, std::uint64_t paths, PathLayout lay
   return results;
 }
 
-/// Chunks simulated on the device and copied into host memory, reduced on the host: for runs
-/// whose outputs do not fit in device memory.
-RunResults run_chunked(std::uint64_t seed, std::uint64_t paths, PathLayout layout,
-                       const std::vector<double>& percentiles, std::uint64_t chunk,
-                       CudaRunInfo& info) {
-  for (;;) {
-    try {
-      SampleStore host(layout, paths);
-      DeviceBuffer<double> values(static_cast<std::size_t>(layout.value_count()) * chunk);
-      DeviceBuffer<std::uint8_t> codes(static_cast<std::size_t>(layout.code_count()) * chunk);
-      info.kernel_seconds = 0;
-      for (std::uint64_t first = 0; first < paths; first += chunk) {
-        const std::uint64_t count = std::min(chunk, paths - first);
-        EventTimer timer;
-        launch(seed, first, count, 0, PathOutput{values.data(), codes.data(), count});
-        info.kernel_seconds += timer.stop_seconds();
-        // Column c of the chunk (count values) goes to column c of the host store at `first`.
-        CAPRISK_CUDA_TRY(cudaMemcpy2D(host.column(0) + first, paths * sizeof(double), values.data(),
-                                      count * sizeof(double), count * sizeof(double),
-                                      layout.value_count(), cudaMemcpyDeviceToHost));
-        CAPRISK_CUDA_TRY(cudaMemcpy2D(host.mutable_codes(0) + first, paths, codes.data(), count,
-                                      count, layout.code_count(), cudaMemcpyDeviceToHost));
-      }
-      info.chunk_paths = chunk;
-      info.reduced_on_device = false;
-      return reduce(host, percentiles, 0);
-    } catch (const CudaError& error) {
-      if (!error.out_of_memory() || chunk <= 4096) throw;
-      chunk /= 2;  // out of device memory: a smaller chunk, not a crash
-    }
-  }
-}
-
 }  // namespace
 
 bool cuda_backend_built() {
   return true;
+}
+
+bool fits_on_device(const FlatScenario& scenario, std::uint64_t paths, int device) {
+  select_device(device);
+  std::size_t free_bytes = 0, total_bytes = 0;
+  CAPRISK_CUDA_TRY(cudaMemGetInfo(&free_bytes, &total_bytes));
+  const PathLayout layout = scenario.layout();
+  // Every path's outputs, plus about three columns of scratch for the device sort.
+  const double bytes =
+      static_cast<double>(paths) * static_cast<double>(layout.value_count() * sizeof(double) +
+                                                       layout.code_count() + 3 * sizeof(double));
+  return bytes < 0.8 * static_cast<double>(free_bytes);
 }
 
 RunResults run_cuda(const FlatScenario& scenario, std::uint64_t seed, std::uint64_t paths,
@@ -212,26 +192,46 @@ RunResults run_cuda(const FlatScenario& scenario, std::uint64_t seed, std::uint6
                     CudaRunInfo& info) {
   info.device_name = select_device(options.device);
   const DeviceScenario device_scenario(scenario);
-  const PathLayout layout = scenario.layout();
-  std::size_t free_bytes = 0, total_bytes = 0;
-  CAPRISK_CUDA_TRY(cudaMemGetInfo(&free_bytes, &total_bytes));
-  const double bytes_per_path =
-      static_cast<double>(layout.value_count() * sizeof(double) + layout.code_count());
-  // The device reduction sorts one column at a time and needs about two columns of scratch.
-  const double whole_run_bytes = static_cast<double>(paths) * (bytes_per_path + 3 * sizeof(double));
-  const std::uint64_t default_chunk = std::max<std::uint64_t>(
-      4096, static_cast<std::uint64_t>(0.5 * static_cast<double>(free_bytes) / bytes_per_path));
   const std::uint64_t chunk =
-      std::min(paths, options.chunk_paths > 0 ? options.chunk_paths : default_chunk);
-  if (whole_run_bytes < 0.8 * static_cast<double>(free_bytes)) {
-    try {
-      info.chunk_paths = chunk;
-      return run_on_device(seed, paths, layout, percentiles, chunk, info);
-    } catch (const CudaError& error) {
-      if (!error.out_of_memory()) throw;
-    }
-  }
-  return run_chunked(seed, paths, layout, percentiles, chunk, info);
+      options.chunk_paths > 0 ? std::min(paths, options.chunk_paths) : paths;
+  info.chunk_paths = chunk;
+  return run_on_device(seed, paths, scenario.layout(), percentiles, chunk, info);
+}
+
+namespace {
+
+/// Device state of a chunk simulator: the scenario and one chunk's output buffers.
+struct CudaChunkState {
+  CudaChunkState(const FlatScenario& flat, std::uint64_t max_chunk)
+      : scenario(flat),
+        values(static_cast<std::size_t>(flat.layout().value_count()) * max_chunk),
+        codes(static_cast<std::size_t>(flat.layout().code_count()) * max_chunk) {}
+  DeviceScenario scenario;
+  DeviceBuffer<double> values;
+  DeviceBuffer<std::uint8_t> codes;
+};
+
+}  // namespace
+
+std::function<void(std::uint64_t, std::uint64_t, const PathOutput&)> make_cuda_chunk_simulator(
+    const FlatScenario& scenario, std::uint64_t seed, std::uint64_t max_chunk, int device,
+    std::string& device_name) {
+  device_name = select_device(device);
+  const PathLayout layout = scenario.layout();
+  auto state = std::make_shared<CudaChunkState>(scenario, max_chunk);
+  return [state, seed, layout, device](std::uint64_t first, std::uint64_t count,
+                                       const PathOutput& out) {
+    CAPRISK_CUDA_TRY(cudaSetDevice(device));
+    launch(seed, first, count, 0, PathOutput{state->values.data(), state->codes.data(), count});
+    // The chunk is cell-major with stride `count` on both sides: two plain copies.
+    CAPRISK_CUDA_TRY(
+        cudaMemcpy(out.values, state->values.data(),
+                   static_cast<std::size_t>(layout.value_count()) * count * sizeof(double),
+                   cudaMemcpyDeviceToHost));
+    CAPRISK_CUDA_TRY(cudaMemcpy(out.codes, state->codes.data(),
+                                static_cast<std::size_t>(layout.code_count()) * count,
+                                cudaMemcpyDeviceToHost));
+  };
 }
 
 void simulate_cuda_outputs(const FlatScenario& scenario, std::uint64_t seed, std::uint64_t first,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -28,12 +29,22 @@ struct CudaRunInfo {
 /// True when this binary has the CUDA backend.
 bool cuda_backend_built();
 
-/// Simulates `paths` paths on a GPU and reduces them (on the device when every path's outputs
-/// fit in its memory, else on the host). Throws UserError for a bad --device, CudaError
-/// otherwise.
+/// True when every path's outputs (and the sort's scratch) fit in the device's free memory.
+bool fits_on_device(const FlatScenario& scenario, std::uint64_t paths, int device);
+
+/// Simulates `paths` paths on a GPU with every path's outputs in device memory and reduces
+/// them there with Thrust (use fits_on_device first; larger runs stream through host/batch).
+/// Throws UserError for a bad --device, CudaError otherwise.
 RunResults run_cuda(const FlatScenario& scenario, std::uint64_t seed, std::uint64_t paths,
                     const std::vector<double>& percentiles, const CudaRunOptions& options,
                     CudaRunInfo& info);
+
+/// A chunk simulator for host/batch's streaming reducer: the scenario uploaded once, each call
+/// launches the fused kernel for a chunk and copies its outputs back (bounded memory,
+/// checkpoints). `max_chunk` is the largest chunk it will be asked for.
+std::function<void(std::uint64_t, std::uint64_t, const PathOutput&)> make_cuda_chunk_simulator(
+    const FlatScenario& scenario, std::uint64_t seed, std::uint64_t max_chunk, int device,
+    std::string& device_name);
 
 /// Per-path outputs of paths [first, first + count) computed on the GPU, copied to `out`
 /// (stride `count`), for the agreement tests.

@@ -19,6 +19,11 @@ RunResults run_cuda(const FlatScenario&, std::uint64_t, std::uint64_t, const std
   not_built();
 }
 
+std::function<void(std::uint64_t, std::uint64_t, const PathOutput&)> make_cuda_chunk_simulator(
+    const FlatScenario&, std::uint64_t, std::uint64_t, int, std::string&) {
+  not_built();
+}
+
 void simulate_cuda_outputs(const FlatScenario&, std::uint64_t, std::uint64_t, std::uint64_t,
                            std::vector<double>&, std::vector<std::uint8_t>&, int) {
   not_built();

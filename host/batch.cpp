@@ -12,7 +12,6 @@
 #include <iostream>
 #include <sstream>
 
-#include "host/backend_cpu.h"
 #include "host/errors.h"
 #include "host/output_files.h"
 #include "host/streaming.h"
@@ -154,8 +153,9 @@ BatchState load_checkpoint(const BatchOptions& options, const Scenario& scenario
 
 }  // namespace
 
-RunResults run_cpu_batch(const Scenario& scenario, const FlatScenario& flat,
-                         const BatchOptions& options, BatchReport& report) {
+RunResults run_batch(const Scenario& scenario, const FlatScenario& flat,
+                     const BatchOptions& options, const ChunkSimulator& simulate,
+                     BatchReport& report) {
   const PathLayout layout = flat.layout();
   const bool checkpoints = !options.checkpoint_path.empty();
   BatchState state;
@@ -197,8 +197,7 @@ RunResults run_cpu_batch(const Scenario& scenario, const FlatScenario& flat,
         throw Interrupted(message, 128 + signal);
       }
       const std::uint64_t count = std::min(chunk, scenario.paths - state.next_path);
-      simulate_cpu(flat, scenario.seed, state.next_path, count,
-                   PathOutput{values.data(), codes.data(), count}, options.threads, nullptr);
+      simulate(state.next_path, count, PathOutput{values.data(), codes.data(), count});
       reducer.add_chunk(values.data(), codes.data(), count, count, options.threads);
       state.next_path += count;
       if (checkpoints && ++chunks_since_checkpoint >= options.checkpoint_every) {

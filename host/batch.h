@@ -30,9 +30,15 @@ struct BatchReport {
   std::uint64_t peak_kept_values = 0;  ///< most values held for exact order statistics
 };
 
-/// Runs the scenario on the CPU backend and returns its tables; throws Interrupted on
-/// SIGINT/SIGTERM after saving a checkpoint (when there is a checkpoint path).
-RunResults run_cpu_batch(const Scenario& scenario, const FlatScenario& flat,
-                         const BatchOptions& options, BatchReport& report);
+/// Simulates paths [first, first + count) into `out` (stride count): a backend.
+using ChunkSimulator =
+    std::function<void(std::uint64_t first, std::uint64_t count, const PathOutput& out)>;
+
+/// Runs the scenario through the streaming reducer, chunk by chunk with `simulate` (the CPU
+/// backend, or the CUDA backend copying chunks back), and returns its tables; throws
+/// Interrupted on SIGINT/SIGTERM after saving a checkpoint (when there is a checkpoint path).
+RunResults run_batch(const Scenario& scenario, const FlatScenario& flat,
+                     const BatchOptions& options, const ChunkSimulator& simulate,
+                     BatchReport& report);
 
 }  // namespace caprisk

@@ -71,12 +71,6 @@ std::vector<std::string> sites_that_cannot_build(const Scenario& s) {
   return notes;
 }
 
-std::size_t physical_memory_bytes() {
-  const long pages = ::sysconf(_SC_PHYS_PAGES);
-  const long page_size = ::sysconf(_SC_PAGE_SIZE);
-  return pages > 0 && page_size > 0 ? static_cast<std::size_t>(pages) * page_size : 0;
-}
-
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -128,22 +122,7 @@ int run_scenario(const Scenario& scenario, const RunOptions& options) {
     std::cerr << "caprisk: warning: " << note << ": it will be short in every path\n";
 
   const FlatScenario flat(scenario);
-  const PathLayout layout = flat.layout();
   const std::string backend = choose_backend(options.backend, options.device, options.quiet);
-  // The CUDA backend still keeps every path's outputs (on the device or the host); the CPU
-  // backend streams them in bounded memory.
-  const double bytes = SampleStore::bytes_needed(layout, scenario.paths);
-  const std::size_t memory = physical_memory_bytes();
-  if (backend == "cuda" && memory > 0 && bytes > 0.6 * static_cast<double>(memory)) {
-    char message[256];
-    std::snprintf(message, sizeof message,
-                  "%llu paths x %d cells need %.1f GiB for the exact percentiles, more than 60%% "
-                  "of this machine's %.1f GiB: lower --paths or scenario.report_months",
-                  static_cast<unsigned long long>(scenario.paths), layout.value_count(),
-                  bytes / 1073741824.0, static_cast<double>(memory) / 1073741824.0);
-    throw UserError(message);
-  }
-
   OutputDirectory out(options.out_dir);  // fails early when the directory is not writable
   const std::string config_sha256 = sha256_hex(read_file(scenario.source_path));
   const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
@@ -152,7 +131,10 @@ int run_scenario(const Scenario& scenario, const RunOptions& options) {
   const auto simulation_start = std::chrono::steady_clock::now();
   RunResults results;  // CPU: streamed in bounded memory; CUDA: kept in memory (issue 5 for CUDA)
   double simulation_seconds = 0;
-  if (backend == "cuda") {
+  const bool whole_run_on_device = backend == "cuda" && options.checkpoint_path.empty() &&
+                                   fits_on_device(flat, scenario.paths, options.device);
+  if (whole_run_on_device) {
+    // Every path's outputs in device memory, reduced there (the fast path).
     CudaRunInfo info;
     results = run_cuda(flat, scenario.seed, scenario.paths, scenario.percentiles,
                        CudaRunOptions{options.device, options.chunk_paths}, info);
@@ -160,13 +142,15 @@ int run_scenario(const Scenario& scenario, const RunOptions& options) {
     backend_details = {{"device", options.device},
                        {"device_name", info.device_name},
                        {"chunk_paths", info.chunk_paths},
-                       {"reduced_on_device", info.reduced_on_device},
+                       {"reduced_on_device", true},
                        {"kernel_seconds", info.kernel_seconds},
-                       {"simulation_and_reduction_seconds", seconds_since(simulation_start)}};
+                       {"reduce_seconds", info.reduce_seconds}};
   } else {
+    // Streaming: bounded memory, checkpoints; chunks simulated on the CPU or on the GPU.
     BatchOptions batch;
     batch.threads = threads;
     if (options.chunk_paths > 0) batch.chunk_paths = options.chunk_paths;
+    if (backend == "cuda" && options.chunk_paths == 0) batch.chunk_paths = 1 << 20;
     batch.checkpoint_path = options.checkpoint_path;
     batch.checkpoint_every = options.checkpoint_every;
     batch.resume = options.resume;
@@ -177,12 +161,26 @@ int run_scenario(const Scenario& scenario, const RunOptions& options) {
         (options.command_line.find("--resume") == std::string::npos ? " --resume" : "");
     if (const char* crash = std::getenv("CAPRISK_TEST_CRASH_CHECKPOINT_BYTES"))
       batch.crash_after_bytes = std::atoll(crash);
+    std::string device_name;
+    const ChunkSimulator simulate =
+        backend == "cuda"
+            ? ChunkSimulator(make_cuda_chunk_simulator(flat, scenario.seed, batch.chunk_paths,
+                                                       options.device, device_name))
+            : ChunkSimulator(
+                  [&](std::uint64_t first, std::uint64_t count, const PathOutput& chunk) {
+                    simulate_cpu(flat, scenario.seed, first, count, chunk, threads, nullptr);
+                  });
     BatchReport report;
-    results = run_cpu_batch(scenario, flat, batch, report);
+    results = run_batch(scenario, flat, batch, simulate, report);
     simulation_seconds = seconds_since(simulation_start);
     backend_details = {{"passes", report.passes},
                        {"chunk_paths", batch.chunk_paths},
                        {"peak_kept_values", report.peak_kept_values}};
+    if (backend == "cuda") {
+      backend_details["device"] = options.device;
+      backend_details["device_name"] = device_name;
+      backend_details["reduced_on_device"] = false;
+    }
   }
   const double wall_seconds = seconds_since(started);
 
