@@ -10,9 +10,9 @@ namespace {
 }
 }  // namespace
 
-bool cuda_backend_built() {
-  return false;
-}
+bool cuda_backend_built() { return false; }
+
+bool fits_on_device(const FlatScenario&, std::uint64_t, int) { not_built(); }
 
 RunResults run_cuda(const FlatScenario&, std::uint64_t, std::uint64_t, const std::vector<double>&,
                     const CudaRunOptions&, CudaRunInfo&) {
