@@ -74,6 +74,13 @@ pid_t spawn(const std::vector<std::string>& arguments, const std::string& enviro
   return pid;
 }
 
+/// Waits (up to 30 s) until `path` exists: a run has written its first checkpoint.
+bool wait_until_exists(const std::string& path) {
+  for (int i = 0; i < 3000 && !fs::exists(path); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return fs::exists(path);
+}
+
 int wait_for(pid_t pid) {
   int status = 0;
   waitpid(pid, &status, 0);
@@ -126,10 +133,9 @@ TEST(Batch, SigkillDuringACheckpointWriteLeavesTheLastOneIntact) {
   const std::string out = dir.file("out");
   // First run: some checkpoints complete, then one write is killed halfway through.
   const pid_t first = spawn(checkpointed_run(checkpoint, out));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(wait_until_exists(checkpoint));
   kill(first, SIGKILL);
   wait_for(first);
-  ASSERT_TRUE(fs::exists(checkpoint));
   const pid_t crashing =
       spawn(checkpointed_run(checkpoint, out), "CAPRISK_TEST_CRASH_CHECKPOINT_BYTES=2000");
   EXPECT_EQ(wait_for(crashing), 128 + SIGKILL);
@@ -146,14 +152,15 @@ TEST(Batch, SigintAndSigtermSaveACheckpointAndSayHowToResume) {
     const std::string log = dir.file("log-" + std::to_string(signal));
     const std::string command = std::string(CAPRISK_BINARY) + " run " +
                                 source_path("configs/stargate.yaml") +
-                                " --paths 200000 --threads 1 --checkpoint " + checkpoint +
-                                " --out " + out + " > " + log + " 2>&1";
+                                " --paths 200000 --threads 1 --chunk-paths 2000"
+                                " --checkpoint-every 1 --checkpoint " +
+                                checkpoint + " --out " + out + " > " + log + " 2>&1";
     const pid_t pid = fork();
     if (pid == 0) {
       execl("/bin/sh", "sh", "-c", ("exec " + command).c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    ASSERT_TRUE(wait_until_exists(checkpoint));  // the handlers are installed by then
     kill(pid, signal);
     EXPECT_EQ(wait_for(pid), 128 + signal);
     const std::string message = read_text(log);
