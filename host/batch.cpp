@@ -169,7 +169,8 @@ RunResults run_batch(const Scenario& scenario, const FlatScenario& flat,
     if (options.resume && !options.quiet)
       std::cerr << "caprisk: no checkpoint at " << options.checkpoint_path
                 << " yet: starting from the beginning\n";
-    state.reducer = std::make_unique<StreamingReducer>(scenario, layout, scenario.paths);
+    state.reducer =
+        std::make_unique<StreamingReducer>(scenario, layout, scenario.paths, limits_for(layout));
   }
 
   const StopSignals signals;

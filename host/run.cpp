@@ -149,8 +149,16 @@ int run_scenario(const Scenario& scenario, const RunOptions& options) {
     // Streaming: bounded memory, checkpoints; chunks simulated on the CPU or on the GPU.
     BatchOptions batch;
     batch.threads = threads;
-    if (options.chunk_paths > 0) batch.chunk_paths = options.chunk_paths;
-    if (backend == "cuda" && options.chunk_paths == 0) batch.chunk_paths = 1 << 20;
+    // Default chunks: 16384 paths on the CPU, 1M on a GPU, but never more than 256 MB of
+    // per-path outputs (a scenario may report thousands of cells per path).
+    const double bytes_per_path = static_cast<double>(flat.layout().value_count() * sizeof(double) +
+                                                      flat.layout().code_count());
+    const auto chunk_cap =
+        std::max<std::uint64_t>(64, static_cast<std::uint64_t>(268435456.0 / bytes_per_path));
+    batch.chunk_paths =
+        options.chunk_paths > 0
+            ? options.chunk_paths
+            : std::min<std::uint64_t>(backend == "cuda" ? 1 << 20 : 16384, chunk_cap);
     batch.checkpoint_path = options.checkpoint_path;
     batch.checkpoint_every = options.checkpoint_every;
     batch.resume = options.resume;

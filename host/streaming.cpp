@@ -55,6 +55,16 @@ void HistogramNode::add(double value) {
   sums[bin] += static_cast<Int128>(static_cast<long long>(value * scale + 0.5));
 }
 
+StreamingLimits limits_for(PathLayout layout) {
+  StreamingLimits limits;
+  constexpr double budget_bytes = 512.0 * 1024 * 1024;
+  constexpr double bytes_per_bin = 32;  // count, min, max, 128-bit sum
+  const double cells = std::max(1, layout.value_count());
+  while (limits.root_bins > 256 && cells * limits.root_bins * bytes_per_bin > budget_bytes)
+    limits.root_bins /= 2;
+  return limits;
+}
+
 std::vector<double> cell_upper_bounds(const Scenario& s, PathLayout layout) {
   std::vector<double> upper(static_cast<std::size_t>(layout.value_count()), 0.0);
   const int sites = layout.site_count;

@@ -79,6 +79,10 @@ struct StreamingLimits {
   std::uint64_t collect_cap = 2048;  ///< values kept per bin at most; more: refine the bin
 };
 
+/// Limits for a layout: root histograms within a fixed memory budget (512 MB at most, however
+/// many cells), so a scenario reporting every month of a long horizon costs passes, not memory.
+StreamingLimits limits_for(PathLayout layout);
+
 /// Streams chunks of per-path outputs through as many passes as the exact order statistics need.
 class StreamingReducer {
  public:

@@ -125,6 +125,15 @@ TEST(Streaming, CheckpointRoundTripMidPass) {
   expect_same_tables(loaded->results(), whole.results(), 0.0);
 }
 
+TEST(Streaming, RootHistogramsStayWithinTheirMemoryBudget) {
+  EXPECT_EQ(limits_for(PathLayout{11, 5}).root_bins, 16384);  // the default scenario: 83 cells
+  // 64 sites reported every month of 1200 months: 78k cells would need 40 GB at 16384 bins.
+  const StreamingLimits huge = limits_for(PathLayout{64, 1200});
+  EXPECT_EQ(huge.root_bins, 256);
+  const double bytes = 65.0 * 1200 * huge.root_bins * 32;
+  EXPECT_LT(bytes, 1.0 * 1024 * 1024 * 1024);
+}
+
 TEST(Streaming, CorruptCheckpointsAreRefused) {
   const Scenario s = default_scenario(100);
   const FlatScenario flat(s);
