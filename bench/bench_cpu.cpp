@@ -6,6 +6,7 @@
 #include <random>
 #include <vector>
 
+#include "bench/bench_support.h"
 #include "host/backend_cpu.h"
 #include "host/config.h"
 #include "host/flatten.h"
@@ -15,12 +16,6 @@
 
 namespace caprisk {
 namespace {
-
-const Scenario& default_scenario() {
-  static const Scenario scenario =
-      load_scenario(std::string(CAPRISK_SOURCE_DIR) + "/configs/stargate.yaml");
-  return scenario;
-}
 
 /// One path at a time on one thread: paths/s per thread.
 void BM_model_path(benchmark::State& state) {

@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "bench/bench_support.h"
 #include "host/backend_cuda.h"
 #include "host/config.h"
 #include "host/cuda_check.cuh"
@@ -16,12 +17,6 @@
 
 namespace caprisk {
 namespace {
-
-const Scenario& default_scenario() {
-  static const Scenario scenario =
-      load_scenario(std::string(CAPRISK_SOURCE_DIR) + "/configs/stargate.yaml");
-  return scenario;
-}
 
 /// False (and the benchmark skipped with the reason) when there is no usable GPU.
 bool have_gpu(benchmark::State& state) {
@@ -60,11 +55,15 @@ void BM_cuda_fused_kernel(benchmark::State& state) {
     state.SetIterationTime(info.kernel_seconds);
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * paths));
-  state.counters["draws_per_second"] = benchmark::Counter(
-      philox_outputs_per_path(default_scenario()) * static_cast<double>(paths),
-      benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["draws_per_second"] =
+      benchmark::Counter(philox_outputs_per_path(default_scenario()) * static_cast<double>(paths),
+                         benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(BM_cuda_fused_kernel)->Arg(1 << 20)->Arg(10'000'000)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_cuda_fused_kernel)
+    ->Arg(1 << 20)
+    ->Arg(10'000'000)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
 
 /// The device reduction of the same run (sorts, moments, order statistics).
 void BM_cuda_device_reduction(benchmark::State& state) {
@@ -76,17 +75,21 @@ void BM_cuda_device_reduction(benchmark::State& state) {
     run_cuda(flat, 1, paths, default_scenario().percentiles, CudaRunOptions{}, info);
     state.SetIterationTime(info.reduce_seconds);
   }
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * paths *
-                                                    flat.layout().value_count()));
+  state.SetItemsProcessed(
+      static_cast<std::int64_t>(state.iterations() * paths * flat.layout().value_count()));
 }
-BENCHMARK(BM_cuda_device_reduction)->Arg(1 << 20)->Arg(10'000'000)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_cuda_device_reduction)
+    ->Arg(1 << 20)
+    ->Arg(10'000'000)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
 
-#define CAPRISK_CURAND_TRY(call)                                                             \
-  do {                                                                                       \
-    const curandStatus_t curand_status_ = (call);                                            \
-    if (curand_status_ != CURAND_STATUS_SUCCESS)                                             \
-      throw RuntimeFailure(std::string(#call) + " failed: curandStatus " +                   \
-                           std::to_string(static_cast<int>(curand_status_)));                \
+#define CAPRISK_CURAND_TRY(call)                                              \
+  do {                                                                        \
+    const curandStatus_t curand_status_ = (call);                             \
+    if (curand_status_ != CURAND_STATUS_SUCCESS)                              \
+      throw RuntimeFailure(std::string(#call) + " failed: curandStatus " +    \
+                           std::to_string(static_cast<int>(curand_status_))); \
   } while (0)
 
 /// cuRAND's bulk Philox normals into device memory: the hardware baseline for draws/s.

@@ -12,6 +12,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "host/binary_io.h"
 #include "host/errors.h"
 #include "host/output_files.h"
 #include "host/streaming.h"
@@ -55,35 +56,6 @@ std::string version_text() {
   return std::string(CAPRISK_VERSION) + " " + CAPRISK_GIT_COMMIT;
 }
 
-void put_string(std::ostream& out, const std::string& text) {
-  const auto size = static_cast<std::uint64_t>(text.size());
-  out.write(reinterpret_cast<const char*>(&size), sizeof size);
-  out.write(text.data(), static_cast<std::streamsize>(text.size()));
-}
-
-std::string get_string(std::istream& in) {
-  std::uint64_t size = 0;
-  if (!in.read(reinterpret_cast<char*>(&size), sizeof size) || size > 4096)
-    throw UserError("checkpoint is truncated or corrupted");
-  std::string text(size, '\0');
-  if (!in.read(text.data(), static_cast<std::streamsize>(size)))
-    throw UserError("checkpoint is truncated");
-  return text;
-}
-
-template <class T>
-void put_value(std::ostream& out, T value) {
-  out.write(reinterpret_cast<const char*>(&value), sizeof value);
-}
-
-template <class T>
-T get_value(std::istream& in) {
-  T value{};
-  if (!in.read(reinterpret_cast<char*>(&value), sizeof value))
-    throw UserError("checkpoint is truncated");
-  return value;
-}
-
 /// Where a batch stands: the reducer, the pass's next path, whether it finished.
 struct BatchState {
   std::unique_ptr<StreamingReducer> reducer;
@@ -95,11 +67,11 @@ void save_checkpoint(const BatchOptions& options, const Scenario& scenario,
                      const BatchState& state) {
   std::ostringstream out(std::ios::binary);
   out.write(checkpoint_magic, sizeof checkpoint_magic);
-  put_string(out, version_text());
-  put_string(out, options.config_sha256);
-  put_value(out, scenario.seed);
-  put_value(out, state.next_path);
-  put_value(out, static_cast<std::uint8_t>(state.finished ? 1 : 0));
+  binary::put_string(out, version_text());
+  binary::put_string(out, options.config_sha256);
+  binary::put(out, scenario.seed);
+  binary::put(out, state.next_path);
+  binary::put(out, static_cast<std::uint8_t>(state.finished ? 1 : 0));
   state.reducer->save(out);
   write_file_atomically(options.checkpoint_path, out.str(), options.crash_after_bytes);
 }
@@ -115,21 +87,21 @@ BatchState load_checkpoint(const BatchOptions& options, const Scenario& scenario
     if (!in.read(magic, sizeof magic) ||
         std::string(magic, sizeof magic - 1) != std::string(checkpoint_magic))
       throw UserError("not a caprisk checkpoint");
-    const std::string version = get_string(in);
+    const std::string version = binary::get_string(in);
     if (version != version_text())
       throw UserError("written by caprisk " + version + ", this is caprisk " + version_text() +
                       "; start afresh without --resume");
-    const std::string sha = get_string(in);
+    const std::string sha = binary::get_string(in);
     if (sha != options.config_sha256)
       throw UserError("written for another config (SHA-256 " + sha.substr(0, 12) +
                       "..., this config has " + options.config_sha256.substr(0, 12) + "...)");
-    const auto seed = get_value<std::uint64_t>(in);
+    const auto seed = binary::get<std::uint64_t>(in);
     if (seed != scenario.seed)
       throw UserError("written for seed " + std::to_string(seed) + ", this run has seed " +
                       std::to_string(scenario.seed));
     BatchState state;
-    state.next_path = get_value<std::uint64_t>(in);
-    state.finished = get_value<std::uint8_t>(in) != 0;
+    state.next_path = binary::get<std::uint64_t>(in);
+    state.finished = binary::get<std::uint8_t>(in) != 0;
     state.reducer = StreamingReducer::load(in, scenario, layout);
     const std::uint64_t saved_paths = state.reducer->paths();
     if (scenario.paths < saved_paths)

@@ -9,6 +9,7 @@
 #include <limits>
 #include <ostream>
 
+#include "host/binary_io.h"
 #include "host/errors.h"
 #include "host/statistics.h"
 
@@ -325,34 +326,10 @@ namespace {
 
 constexpr char magic[] = "CAPRISK-STREAM-1";
 
-template <class T>
-void put(std::ostream& out, const T& value) {
-  static_assert(std::is_trivially_copyable_v<T>);
-  out.write(reinterpret_cast<const char*>(&value), sizeof value);
-}
-template <class T>
-void put_vector(std::ostream& out, const std::vector<T>& values) {
-  put(out, static_cast<std::uint64_t>(values.size()));
-  out.write(reinterpret_cast<const char*>(values.data()),
-            static_cast<std::streamsize>(values.size() * sizeof(T)));
-}
-template <class T>
-T get(std::istream& in) {
-  T value{};
-  if (!in.read(reinterpret_cast<char*>(&value), sizeof value))
-    throw UserError("checkpoint is truncated");
-  return value;
-}
-template <class T>
-std::vector<T> get_vector(std::istream& in, std::uint64_t limit) {
-  const auto size = get<std::uint64_t>(in);
-  if (size > limit) throw UserError("checkpoint is corrupted (a size is out of range)");
-  std::vector<T> values(size);
-  if (!in.read(reinterpret_cast<char*>(values.data()),
-               static_cast<std::streamsize>(size * sizeof(T))))
-    throw UserError("checkpoint is truncated");
-  return values;
-}
+using binary::get;
+using binary::get_vector;
+using binary::put;
+using binary::put_vector;
 
 void save_node(std::ostream& out, const HistogramNode& node) {
   put(out, node.lower);
