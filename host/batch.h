@@ -4,11 +4,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "host/flatten.h"
 #include "host/results.h"
 #include "host/scenario.h"
+#include "host/streaming.h"
 
 namespace caprisk {
 
@@ -40,5 +42,22 @@ using ChunkSimulator =
 RunResults run_batch(const Scenario& scenario, const FlatScenario& flat,
                      const BatchOptions& options, const ChunkSimulator& simulate,
                      BatchReport& report);
+
+}  // namespace caprisk
+
+namespace caprisk {
+
+/// The first pass over paths [begin, end) only (a shard of a run of scenario.paths paths).
+std::unique_ptr<StreamingReducer> first_pass_slice(const Scenario& scenario,
+                                                   const FlatScenario& flat, std::uint64_t begin,
+                                                   std::uint64_t end, std::uint64_t chunk_paths,
+                                                   int threads, const ChunkSimulator& simulate);
+
+/// Finishes a reducer whose first pass covers every path (merged shards) through the refining
+/// passes, and returns the tables.
+RunResults finish_after_first_pass(const Scenario& scenario, const FlatScenario& flat,
+                                   StreamingReducer& reducer, std::uint64_t chunk_paths,
+                                   int threads, const ChunkSimulator& simulate,
+                                   BatchReport& report);
 
 }  // namespace caprisk

@@ -12,6 +12,7 @@
 #include "host/config.h"
 #include "host/devices.h"
 #include "host/run.h"
+#include "host/shards.h"
 #include "host/version.h"
 
 namespace po = boost::program_options;
@@ -29,6 +30,7 @@ const char* const usage_text =
     "commands:\n"
     "  run CONFIG [options]   simulate the scenario and write percentile tables\n"
     "  validate CONFIG        check a scenario config and print a summary\n"
+    "  merge SHARDS...        combine the partial results of run --shard k/n\n"
     "  devices                list CUDA devices, or say why there are none\n"
     "\n"
     "  caprisk --version      version and git commit\n"
@@ -149,6 +151,7 @@ int command_run(const std::vector<std::string>& args) {
       "checkpoint", po::value<std::string>(), "save the run's state to FILE as it goes")(
       "checkpoint-every", po::value<std::string>(), "chunks between checkpoints (default 32)")(
       "resume", "continue from --checkpoint FILE if it exists (else start afresh)")(
+      "shard", po::value<std::string>(), "k/n: compute slice k (from 0) of n for `caprisk merge`")(
       "allow-no-supply", "run even when no supply can ever reach the sites")(
       "quiet,q", "no headline table and no progress");
   po::options_description hidden;
@@ -201,11 +204,50 @@ int command_run(const std::vector<std::string>& args) {
   run.resume = vm.count("resume") > 0;
   if (run.resume && run.checkpoint_path.empty())
     throw UserError("--resume needs --checkpoint FILE (the checkpoint to continue from)");
+  if (vm.count("shard")) {
+    const auto [index, count] = parse_shard(vm["shard"].as<std::string>());
+    run.shard_index = index;
+    run.shard_count = count;
+  }
   run.allow_no_supply = vm.count("allow-no-supply") > 0;
   run.quiet = vm.count("quiet") > 0;
   run.command_line = "caprisk run";
   for (const auto& a : args) run.command_line += " " + a;
   return run_scenario(scenario, run);
+}
+
+int command_merge(const std::vector<std::string>& args) {
+  po::options_description options("caprisk merge SHARDS... [options]");
+  options.add_options()("help,h", "show this help")(
+      "out", po::value<std::string>(), "output directory (default: out/<scenario name>)")(
+      "config", po::value<std::string>(), "the scenario file (default: the one the shards name)")(
+      "threads", po::value<std::string>(), "CPU threads for the refining passes")(
+      "quiet,q", "no headline table");
+  po::options_description hidden;
+  hidden.add_options()("inputs", po::value<std::vector<std::string>>(), "shard files or dirs");
+  po::options_description all;
+  all.add(options).add(hidden);
+  po::positional_options_description positional;
+  positional.add("inputs", -1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
+  if (vm.count("help")) {
+    std::cout << options;
+    return exit_ok;
+  }
+  MergeOptions merge;
+  if (vm.count("inputs")) merge.inputs = vm["inputs"].as<std::vector<std::string>>();
+  if (merge.inputs.empty())
+    throw UserError("merge: give the shard files (or directories) written by run --shard k/n");
+  if (vm.count("out")) merge.out_dir = vm["out"].as<std::string>();
+  if (vm.count("config")) merge.config_path = vm["config"].as<std::string>();
+  if (vm.count("threads"))
+    merge.threads =
+        static_cast<int>(parse_count(vm["threads"].as<std::string>(), "--threads", 4096));
+  merge.quiet = vm.count("quiet") > 0;
+  merge.command_line = "caprisk merge";
+  for (const auto& a : args) merge.command_line += " " + a;
+  return merge_shards(merge);
 }
 
 int dispatch(int argc, char** argv) {
@@ -226,7 +268,8 @@ int dispatch(int argc, char** argv) {
   if (command == "run") return command_run(rest);
   if (command == "validate") return command_validate(rest);
   if (command == "devices") return command_devices(rest);
-  throw UserError("unknown command '" + command + "' (expected run, validate or devices)");
+  if (command == "merge") return command_merge(rest);
+  throw UserError("unknown command '" + command + "' (expected run, validate, merge or devices)");
 }
 
 }  // namespace

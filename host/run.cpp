@@ -4,10 +4,12 @@
 #include <omp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -15,12 +17,14 @@
 #include "host/backend_cpu.h"
 #include "host/backend_cuda.h"
 #include "host/batch.h"
+#include "host/config.h"
 #include "host/devices.h"
 #include "host/errors.h"
 #include "host/flatten.h"
 #include "host/output_files.h"
 #include "host/report.h"
 #include "host/results.h"
+#include "host/shards.h"
 #include "host/version.h"
 
 namespace caprisk {
@@ -109,6 +113,88 @@ std::string read_file(const std::string& path) {
   return buffer.str();
 }
 
+/// The summary.json fields every run and merge shares.
+nlohmann::json run_summary(const Scenario& scenario, const std::string& config_sha256,
+                           const std::string& command_line) {
+  return {{"caprisk_version", CAPRISK_VERSION},
+          {"caprisk_commit", CAPRISK_GIT_COMMIT},
+          {"config", scenario.source_path},
+          {"config_sha256", config_sha256},
+          {"scenario", scenario.name},
+          {"seed", scenario.seed},
+          {"paths", scenario.paths},
+          {"command_line", command_line},
+          {"start", scenario.start.str()},
+          {"horizon_months", scenario.horizon_months}};
+}
+
+/// Writes the three result files (atomically, all or none) and prints the headline table.
+void write_outputs(OutputDirectory& out, const Scenario& scenario, const RunResults& results,
+                   nlohmann::json summary, bool quiet) {
+  summary["headline"] = headline_json(scenario, results);
+  out.stage("percentiles.csv", percentiles_csv(scenario, results));
+  out.stage("attribution.csv", attribution_csv(scenario, results));
+  out.stage("summary.json", summary.dump(2) + "\n");
+  out.commit();
+  if (!quiet) {
+    std::cout << headline_table(scenario, results);
+    std::printf("%llu paths in %.2f s on %s; results in %s/\n",
+                static_cast<unsigned long long>(scenario.paths), summary.value("wall_seconds", 0.0),
+                summary.value("backend", std::string("cpu")).c_str(), out.path().c_str());
+  }
+}
+
+/// Default chunk: 16384 paths on the CPU, 1M on a GPU, never more than 256 MB of outputs.
+std::uint64_t default_chunk(const FlatScenario& flat, const std::string& backend,
+                            std::uint64_t requested) {
+  if (requested > 0) return requested;
+  const double bytes_per_path = static_cast<double>(flat.layout().value_count() * sizeof(double) +
+                                                    flat.layout().code_count());
+  const auto cap =
+      std::max<std::uint64_t>(64, static_cast<std::uint64_t>(268435456.0 / bytes_per_path));
+  return std::min<std::uint64_t>(backend == "cuda" ? 1 << 20 : 16384, cap);
+}
+
+/// The backend as a chunk simulator for the streaming passes.
+ChunkSimulator chunk_simulator(const FlatScenario& flat, const Scenario& scenario,
+                               const std::string& backend, int threads, std::uint64_t chunk,
+                               int device, std::string& device_name) {
+  if (backend == "cuda")
+    return make_cuda_chunk_simulator(flat, scenario.seed, chunk, device, device_name);
+  return [&flat, seed = scenario.seed, threads](std::uint64_t first, std::uint64_t count,
+                                                const PathOutput& out) {
+    simulate_cpu(flat, seed, first, count, out, threads, nullptr);
+  };
+}
+
+/// `caprisk run --shard k/n`: the first pass over this shard's paths, saved for `merge`.
+int run_shard(const Scenario& scenario, const FlatScenario& flat, const std::string& backend,
+              int threads, OutputDirectory& out, const RunOptions& options,
+              const std::string& config_sha256) {
+  if (!options.checkpoint_path.empty())
+    throw UserError("--checkpoint does not combine with --shard: a failed shard is re-run whole");
+  const auto [begin, end] = shard_range(scenario.paths, options.shard_index, options.shard_count);
+  const std::uint64_t chunk = default_chunk(flat, backend, options.chunk_paths);
+  std::string device_name;
+  const ChunkSimulator simulate =
+      chunk_simulator(flat, scenario, backend, threads, chunk, options.device, device_name);
+  const auto started = std::chrono::steady_clock::now();
+  const auto reducer = first_pass_slice(scenario, flat, begin, end, chunk, threads, simulate);
+  const ShardHeader header{CAPRISK_VERSION_TEXT, config_sha256,  scenario.source_path,
+                           scenario.seed,        scenario.paths, options.shard_index,
+                           options.shard_count};
+  const std::string path =
+      out.path() + "/" + shard_file_name(options.shard_index, options.shard_count);
+  write_shard(path, header, *reducer);
+  if (!options.quiet)
+    std::printf("shard %llu/%llu: paths %llu..%llu in %.2f s; partial result in %s\n",
+                static_cast<unsigned long long>(options.shard_index),
+                static_cast<unsigned long long>(options.shard_count),
+                static_cast<unsigned long long>(begin), static_cast<unsigned long long>(end),
+                seconds_since(started), path.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int run_scenario(const Scenario& scenario, const RunOptions& options) {
@@ -126,6 +212,9 @@ int run_scenario(const Scenario& scenario, const RunOptions& options) {
   OutputDirectory out(options.out_dir);  // fails early when the directory is not writable
   const std::string config_sha256 = sha256_hex(read_file(scenario.source_path));
   const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
+
+  if (options.shard_count > 0)
+    return run_shard(scenario, flat, backend, threads, out, options, config_sha256);
 
   nlohmann::json backend_details = nlohmann::json::object();
   const auto simulation_start = std::chrono::steady_clock::now();
@@ -149,16 +238,7 @@ int run_scenario(const Scenario& scenario, const RunOptions& options) {
     // Streaming: bounded memory, checkpoints; chunks simulated on the CPU or on the GPU.
     BatchOptions batch;
     batch.threads = threads;
-    // Default chunks: 16384 paths on the CPU, 1M on a GPU, but never more than 256 MB of
-    // per-path outputs (a scenario may report thousands of cells per path).
-    const double bytes_per_path = static_cast<double>(flat.layout().value_count() * sizeof(double) +
-                                                      flat.layout().code_count());
-    const auto chunk_cap =
-        std::max<std::uint64_t>(64, static_cast<std::uint64_t>(268435456.0 / bytes_per_path));
-    batch.chunk_paths =
-        options.chunk_paths > 0
-            ? options.chunk_paths
-            : std::min<std::uint64_t>(backend == "cuda" ? 1 << 20 : 16384, chunk_cap);
+    batch.chunk_paths = default_chunk(flat, backend, options.chunk_paths);
     batch.checkpoint_path = options.checkpoint_path;
     batch.checkpoint_every = options.checkpoint_every;
     batch.resume = options.resume;
@@ -170,14 +250,8 @@ int run_scenario(const Scenario& scenario, const RunOptions& options) {
     if (const char* crash = std::getenv("CAPRISK_TEST_CRASH_CHECKPOINT_BYTES"))
       batch.crash_after_bytes = std::atoll(crash);
     std::string device_name;
-    const ChunkSimulator simulate =
-        backend == "cuda"
-            ? ChunkSimulator(make_cuda_chunk_simulator(flat, scenario.seed, batch.chunk_paths,
-                                                       options.device, device_name))
-            : ChunkSimulator(
-                  [&](std::uint64_t first, std::uint64_t count, const PathOutput& chunk) {
-                    simulate_cpu(flat, scenario.seed, first, count, chunk, threads, nullptr);
-                  });
+    const ChunkSimulator simulate = chunk_simulator(flat, scenario, backend, threads,
+                                                    batch.chunk_paths, options.device, device_name);
     BatchReport report;
     results = run_batch(scenario, flat, batch, simulate, report);
     simulation_seconds = seconds_since(simulation_start);
@@ -192,38 +266,112 @@ int run_scenario(const Scenario& scenario, const RunOptions& options) {
   }
   const double wall_seconds = seconds_since(started);
 
-  nlohmann::json summary = {
-      {"caprisk_version", CAPRISK_VERSION},
-      {"caprisk_commit", CAPRISK_GIT_COMMIT},
-      {"config", scenario.source_path},
-      {"config_sha256", config_sha256},
-      {"scenario", scenario.name},
-      {"seed", scenario.seed},
-      {"paths", scenario.paths},
-      {"backend", backend},
-      {"threads", backend == "cpu" ? threads : 0},
-      {"backend_details", backend_details},
-      {"command_line", options.command_line},
-      {"start", scenario.start.str()},
-      {"horizon_months", scenario.horizon_months},
-      {"simulation_seconds", simulation_seconds},
-      {"wall_seconds", wall_seconds},
-      {"paths_per_second",
-       static_cast<double>(scenario.paths) / std::max(simulation_seconds, 1e-9)},
-      {"headline", headline_json(scenario, results)},
-  };
-  out.stage("percentiles.csv", percentiles_csv(scenario, results));
-  out.stage("attribution.csv", attribution_csv(scenario, results));
-  out.stage("summary.json", summary.dump(2) + "\n");
-  out.commit();
+  nlohmann::json summary = run_summary(scenario, config_sha256, options.command_line);
+  summary["backend"] = backend;
+  summary["threads"] = backend == "cpu" ? threads : 0;
+  summary["backend_details"] = backend_details;
+  summary["simulation_seconds"] = simulation_seconds;
+  summary["wall_seconds"] = wall_seconds;
+  summary["paths_per_second"] =
+      static_cast<double>(scenario.paths) / std::max(simulation_seconds, 1e-9);
+  write_outputs(out, scenario, results, summary, options.quiet);
+  return 0;
+}
 
-  if (!options.quiet) {
-    std::cout << headline_table(scenario, results);
-    std::printf("%llu paths in %.2f s (%.0f paths/s on %d threads); results in %s/\n",
-                static_cast<unsigned long long>(scenario.paths), wall_seconds,
-                static_cast<double>(scenario.paths) / std::max(simulation_seconds, 1e-9), threads,
-                out.path().c_str());
+namespace {
+
+/// The shard files named by `inputs`: files as given, directories searched for shard-*.caprisk.
+std::vector<std::string> shard_files(const std::vector<std::string>& inputs) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> files;
+  for (const std::string& input : inputs) {
+    std::error_code error;
+    if (fs::is_directory(input, error)) {
+      std::vector<std::string> found;
+      for (const auto& entry : fs::directory_iterator(input, error)) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind("shard-", 0) == 0 && entry.path().extension() == ".caprisk")
+          found.push_back(entry.path().string());
+      }
+      if (found.empty()) throw UserError(input + ": no shard-*.caprisk files in this directory");
+      std::sort(found.begin(), found.end());
+      files.insert(files.end(), found.begin(), found.end());
+    } else {
+      files.push_back(input);
+    }
   }
+  if (files.empty()) throw UserError("merge: no shard files given");
+  return files;
+}
+
+}  // namespace
+
+int merge_shards(const MergeOptions& options) {
+  const auto started = std::chrono::steady_clock::now();
+  const std::vector<std::string> files = shard_files(options.inputs);
+  std::vector<ShardHeader> headers;
+  for (const std::string& file : files) headers.push_back(read_shard_header(file));
+  const ShardHeader& first = headers[0];
+  if (first.version != CAPRISK_VERSION_TEXT)
+    throw UserError(files[0] + ": made by caprisk " + first.version + ", this is caprisk " +
+                    CAPRISK_VERSION_TEXT + "; re-run the shards with this version");
+  std::vector<std::string> by_index(first.count);
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const ShardHeader& h = headers[i];
+    auto differs = [&](const std::string& what) {
+      throw UserError(files[i] + ": " + what + " differs from " + files[0] +
+                      "'s: shards of different runs cannot be merged");
+    };
+    if (h.version != first.version) differs("the caprisk version");
+    if (h.config_sha256 != first.config_sha256) differs("the config (SHA-256)");
+    if (h.seed != first.seed) differs("the seed");
+    if (h.paths != first.paths) differs("the path count");
+    if (h.count != first.count) differs("the shard count");
+    if (!by_index[h.index].empty())
+      throw UserError(files[i] + ": shard " + std::to_string(h.index) + " of " +
+                      std::to_string(h.count) + " is given twice (also " + by_index[h.index] + ")");
+    by_index[h.index] = files[i];
+  }
+  std::string missing;
+  for (std::uint64_t k = 0; k < first.count; ++k)
+    if (by_index[k].empty()) missing += (missing.empty() ? "" : ", ") + std::to_string(k);
+  if (!missing.empty())
+    throw UserError("merge: missing shard(s) " + missing + " of " + std::to_string(first.count));
+
+  const std::string config_path =
+      options.config_path.empty() ? first.config_path : options.config_path;
+  Scenario scenario = load_scenario(config_path);
+  const std::string config_sha256 = sha256_hex(read_file(config_path));
+  if (config_sha256 != first.config_sha256)
+    throw UserError(config_path +
+                    ": this config is not the one the shards were run with "
+                    "(SHA-256 differs); pass the original with --config");
+  scenario.seed = first.seed;
+  scenario.paths = first.paths;
+  const FlatScenario flat(scenario);
+  OutputDirectory out(options.out_dir.empty() ? "out/" + scenario.name : options.out_dir);
+
+  auto reducer = read_shard_state(by_index[0], scenario, flat.layout());
+  for (std::uint64_t k = 1; k < first.count; ++k)
+    reducer->merge_first_pass(*read_shard_state(by_index[k], scenario, flat.layout()));
+  const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
+  const std::uint64_t chunk = default_chunk(flat, "cpu", 0);
+  std::string device_name;
+  const ChunkSimulator simulate =
+      chunk_simulator(flat, scenario, "cpu", threads, chunk, 0, device_name);
+  BatchReport report;
+  const RunResults results =
+      finish_after_first_pass(scenario, flat, *reducer, chunk, threads, simulate, report);
+
+  nlohmann::json summary = run_summary(scenario, config_sha256, options.command_line);
+  summary["backend"] = "cpu";
+  summary["threads"] = threads;
+  summary["merged_shards"] = first.count;
+  summary["backend_details"] = {{"passes", report.passes},
+                                {"chunk_paths", chunk},
+                                {"peak_kept_values", report.peak_kept_values}};
+  summary["wall_seconds"] = seconds_since(started);
+  write_outputs(out, scenario, results, summary, options.quiet);
   return 0;
 }
 

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "host/scenario.h"
 
@@ -17,6 +18,8 @@ struct RunOptions {
   std::string checkpoint_path;    ///< CPU: checkpoint file, empty for none
   int checkpoint_every = 32;      ///< chunks between checkpoints
   bool resume = false;
+  std::uint64_t shard_index = 0;  ///< --shard k/n: this run computes slice k of n
+  std::uint64_t shard_count = 0;  ///< 0: not sharded
   bool allow_no_supply = false;
   bool quiet = false;
   std::string command_line;
@@ -24,5 +27,17 @@ struct RunOptions {
 
 /// Runs the scenario end to end and returns the process exit code.
 int run_scenario(const Scenario& scenario, const RunOptions& options);
+
+struct MergeOptions {
+  std::vector<std::string> inputs;  ///< shard files, or directories holding them
+  std::string config_path;          ///< empty: the path recorded in the shards
+  std::string out_dir;              ///< empty: out/<scenario name>
+  int threads = 0;
+  bool quiet = false;
+  std::string command_line;
+};
+
+/// Combines the partial results of `caprisk run --shard k/n` into the whole run's files.
+int merge_shards(const MergeOptions& options);
 
 }  // namespace caprisk

@@ -310,6 +310,33 @@ void StreamingReducer::extend_paths(std::uint64_t paths) {
   paths_ = paths;
 }
 
+void StreamingReducer::merge_first_pass(const StreamingReducer& other) {
+  if (pass_ != 1 || other.pass_ != 1 || other.cells_.size() != cells_.size() ||
+      other.paths_ != paths_)
+    throw RuntimeFailure("internal: merging reducers that are not in the same first pass");
+  for (std::size_t c = 0; c < cells_.size(); ++c) {
+    CellAccumulator& cell = cells_[c];
+    const CellAccumulator& from = other.cells_[c];
+    cell.sum.total += from.sum.total;
+    cell.sum_of_squares.total += from.sum_of_squares.total;
+    cell.positive += from.positive;
+    HistogramNode& node = *cell.root;
+    const HistogramNode& source = *from.root;
+    if (node.bins != source.bins)
+      throw UserError("partial results were made with different histogram sizes");
+    for (int b = 0; b < node.bins; ++b) {
+      node.counts[b] += source.counts[b];
+      node.minimum[b] = std::min(node.minimum[b], source.minimum[b]);
+      node.maximum[b] = std::max(node.maximum[b], source.maximum[b]);
+      node.sums[b] += source.sums[b];
+    }
+  }
+  for (std::size_t i = 0; i < binding_counts_.size(); ++i)
+    for (int code = 0; code < 4; ++code) binding_counts_[i][code] += other.binding_counts_[i][code];
+  for (std::size_t i = 0; i < censored_counts_.size(); ++i)
+    censored_counts_[i] += other.censored_counts_[i];
+}
+
 std::uint64_t StreamingReducer::kept_values() const {
   std::uint64_t kept = 0;
   auto count = [&kept](const HistogramNode& node, auto&& self) -> void {

@@ -106,6 +106,10 @@ class StreamingReducer {
   /// Back to the end of the first pass (its accumulators are kept) with more paths to add.
   void extend_paths(std::uint64_t paths);
 
+  /// Adds another reducer's first pass (over other paths of the same run) to this one's; both
+  /// must be in their first pass. Exact: counts and fixed-point sums add, min/max combine.
+  void merge_first_pass(const StreamingReducer& other);
+
   /// Values kept in memory right now, for the memory bound's tests and benchmark.
   std::uint64_t kept_values() const;
 
@@ -114,6 +118,7 @@ class StreamingReducer {
                                                 PathLayout layout);
 
   const StreamingLimits& limits() const { return limits_; }
+  PathLayout layout() const { return layout_; }
 
  private:
   /// The 0-based ranks a cell needs (percentiles, their intervals, CVaR's tail start).

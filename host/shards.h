@@ -1,0 +1,46 @@
+// Partial results of `caprisk run --shard k/n` and their merge (docs/CLUSTER.md).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "host/scenario.h"
+#include "host/streaming.h"
+
+namespace caprisk {
+
+/// What identifies a shard and the run it belongs to.
+struct ShardHeader {
+  std::string version;  ///< caprisk version and commit
+  std::string config_sha256;
+  std::string config_path;  ///< as given to `caprisk run`
+  std::uint64_t seed = 0;
+  std::uint64_t paths = 0;  ///< of the whole run
+  std::uint64_t index = 0;  ///< k of k/n, from 0
+  std::uint64_t count = 0;  ///< n
+};
+
+/// Parses "k/n" (0 <= k < n); UserError otherwise.
+std::pair<std::uint64_t, std::uint64_t> parse_shard(const std::string& text);
+
+/// Paths [begin, end) of shard k of n: contiguous, sizes differing by at most one.
+std::pair<std::uint64_t, std::uint64_t> shard_range(std::uint64_t paths, std::uint64_t index,
+                                                    std::uint64_t count);
+
+/// "shard-K-of-N.caprisk"
+std::string shard_file_name(std::uint64_t index, std::uint64_t count);
+
+/// Writes a shard's header and first-pass state atomically.
+void write_shard(const std::string& path, const ShardHeader& header,
+                 const StreamingReducer& reducer);
+
+/// Reads a shard's header; UserError naming the file when it is not a readable shard.
+ShardHeader read_shard_header(const std::string& path);
+
+/// Reads a shard's first-pass state (after checking its header matches `expected`).
+std::unique_ptr<StreamingReducer> read_shard_state(const std::string& path,
+                                                   const Scenario& scenario, PathLayout layout);
+
+}  // namespace caprisk
