@@ -198,11 +198,9 @@ RunResults run_batch(const Scenario& scenario, const FlatScenario& flat,
   return state.reducer->results();
 }
 
-namespace {
-
 /// One pass over paths [begin, end) in chunks, without checkpoints.
-void pass_over(StreamingReducer& reducer, std::uint64_t begin, std::uint64_t end,
-               std::uint64_t chunk_paths, int threads, const ChunkSimulator& simulate) {
+void pass_over_range(StreamingReducer& reducer, std::uint64_t begin, std::uint64_t end,
+                     std::uint64_t chunk_paths, int threads, const ChunkSimulator& simulate) {
   const PathLayout layout = reducer.layout();
   const std::uint64_t chunk = std::max<std::uint64_t>(1, chunk_paths);
   std::vector<double> values(static_cast<std::size_t>(layout.value_count()) * chunk);
@@ -214,15 +212,13 @@ void pass_over(StreamingReducer& reducer, std::uint64_t begin, std::uint64_t end
   }
 }
 
-}  // namespace
-
 std::unique_ptr<StreamingReducer> first_pass_slice(const Scenario& scenario,
                                                    const FlatScenario& flat, std::uint64_t begin,
                                                    std::uint64_t end, std::uint64_t chunk_paths,
                                                    int threads, const ChunkSimulator& simulate) {
   auto reducer = std::make_unique<StreamingReducer>(scenario, flat.layout(), scenario.paths,
                                                     limits_for(flat.layout()));
-  pass_over(*reducer, begin, end, chunk_paths, threads, simulate);
+  pass_over_range(*reducer, begin, end, chunk_paths, threads, simulate);
   return reducer;
 }
 
@@ -231,7 +227,7 @@ RunResults finish_after_first_pass(const Scenario& scenario, const FlatScenario&
                                    int threads, const ChunkSimulator& simulate,
                                    BatchReport& report) {
   while (!reducer.finish_pass()) {
-    pass_over(reducer, 0, scenario.paths, chunk_paths, threads, simulate);
+    pass_over_range(reducer, 0, scenario.paths, chunk_paths, threads, simulate);
     report.peak_kept_values = std::max(report.peak_kept_values, reducer.kept_values());
   }
   report.passes = reducer.pass();

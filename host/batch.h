@@ -47,6 +47,10 @@ RunResults run_batch(const Scenario& scenario, const FlatScenario& flat,
 
 namespace caprisk {
 
+/// One pass of `reducer` over paths [begin, end), in chunks (no checkpoints).
+void pass_over_range(StreamingReducer& reducer, std::uint64_t begin, std::uint64_t end,
+                     std::uint64_t chunk_paths, int threads, const ChunkSimulator& simulate);
+
 /// The first pass over paths [begin, end) only (a shard of a run of scenario.paths paths).
 std::unique_ptr<StreamingReducer> first_pass_slice(const Scenario& scenario,
                                                    const FlatScenario& flat, std::uint64_t begin,

@@ -21,6 +21,7 @@
 #include "host/devices.h"
 #include "host/errors.h"
 #include "host/flatten.h"
+#include "host/mpi_run.h"
 #include "host/output_files.h"
 #include "host/report.h"
 #include "host/results.h"
@@ -197,7 +198,66 @@ int run_shard(const Scenario& scenario, const FlatScenario& flat, const std::str
 
 }  // namespace
 
+namespace {
+
+/// `mpirun -np R caprisk run ...`: every rank takes its range of paths through every pass;
+/// rank 0 writes the outputs. Any rank's error ends the whole job with that rank's message.
+int run_scenario_mpi(const Scenario& scenario, const RunOptions& options) {
+  const MpiWorld world;
+  const bool root = world.rank() == 0;
+  try {
+    if (!options.checkpoint_path.empty() || options.shard_count > 0)
+      throw UserError("--checkpoint and --shard do not combine with MPI ranks");
+    if (const std::string reason = why_no_supply(scenario);
+        !reason.empty() && !options.allow_no_supply)
+      throw UserError(scenario.source_path + ": no supply can ever reach the sites: " + reason);
+    const auto started = std::chrono::steady_clock::now();
+    const FlatScenario flat(scenario);
+    const DeviceReport devices = query_devices();
+    const int device =
+        devices.devices.empty() ? 0 : world.local_rank() % static_cast<int>(devices.devices.size());
+    const std::string backend = choose_backend(options.backend, device, !root || options.quiet);
+    std::unique_ptr<OutputDirectory> out;
+    std::string config_sha256;
+    if (root) {
+      out = std::make_unique<OutputDirectory>(options.out_dir);
+      config_sha256 = sha256_hex(read_file(scenario.source_path));
+    }
+    const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
+    const std::uint64_t chunk = default_chunk(flat, backend, options.chunk_paths);
+    std::string device_name;
+    const ChunkSimulator simulate =
+        chunk_simulator(flat, scenario, backend, threads, chunk, device, device_name);
+    BatchReport report;
+    const RunResults results =
+        run_mpi_batch(scenario, flat, chunk, threads, simulate, world, report);
+    if (!root) return 0;
+    nlohmann::json summary = run_summary(scenario, config_sha256, options.command_line);
+    summary["backend"] = backend;
+    summary["threads"] = backend == "cpu" ? threads : 0;
+    summary["mpi_ranks"] = world.size();
+    summary["backend_details"] = {{"passes", report.passes},
+                                  {"chunk_paths", chunk},
+                                  {"peak_kept_values", report.peak_kept_values},
+                                  {"rank0_device", backend == "cuda" ? device_name : ""}};
+    summary["wall_seconds"] = seconds_since(started);
+    write_outputs(*out, scenario, results, summary, options.quiet);
+    return 0;
+  } catch (const UserError& error) {
+    std::cerr << "caprisk: rank " << world.rank() << " of " << world.size()
+              << ": error: " << error.what() << "\n";
+    world.abort(2);
+  } catch (const std::exception& error) {
+    std::cerr << "caprisk: rank " << world.rank() << " of " << world.size()
+              << ": error: " << error.what() << "\n";
+    world.abort(1);
+  }
+}
+
+}  // namespace
+
 int run_scenario(const Scenario& scenario, const RunOptions& options) {
+  if (launched_with_mpi_ranks()) return run_scenario_mpi(scenario, options);
   const auto started = std::chrono::steady_clock::now();
   if (const std::string reason = why_no_supply(scenario);
       !reason.empty() && !options.allow_no_supply)

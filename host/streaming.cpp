@@ -337,6 +337,42 @@ void StreamingReducer::merge_first_pass(const StreamingReducer& other) {
     censored_counts_[i] += other.censored_counts_[i];
 }
 
+namespace {
+
+/// Adds the parts of `source` filled in the current pass to `node` (same plan on both sides).
+void merge_filled(HistogramNode& node, const HistogramNode& source) {
+  if (node.bins != source.bins || node.complete != source.complete)
+    throw RuntimeFailure("internal: merging reducers with different plans");
+  if (!node.complete) {
+    for (int b = 0; b < node.bins; ++b) {
+      node.counts[b] += source.counts[b];
+      node.minimum[b] = std::min(node.minimum[b], source.minimum[b]);
+      node.maximum[b] = std::max(node.maximum[b], source.maximum[b]);
+      node.sums[b] += source.sums[b];
+    }
+    return;
+  }
+  for (auto& [bin, kept] : node.collected) {
+    if (kept.complete) continue;
+    const auto& more = source.collected.at(bin).values;
+    kept.values.insert(kept.values.end(), more.begin(), more.end());  // sorted when complete
+  }
+  for (auto& [bin, child] : node.children) merge_filled(*child, *source.children.at(bin));
+}
+
+}  // namespace
+
+void StreamingReducer::merge_pass(const StreamingReducer& other) {
+  if (pass_ == 1) {
+    merge_first_pass(other);
+    return;
+  }
+  if (other.pass_ != pass_ || other.cells_.size() != cells_.size())
+    throw RuntimeFailure("internal: merging reducers in different passes");
+  for (std::size_t c = 0; c < cells_.size(); ++c)
+    merge_filled(*cells_[c].root, *other.cells_[c].root);
+}
+
 std::uint64_t StreamingReducer::kept_values() const {
   std::uint64_t kept = 0;
   auto count = [&kept](const HistogramNode& node, auto&& self) -> void {

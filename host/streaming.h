@@ -110,6 +110,10 @@ class StreamingReducer {
   /// must be in their first pass. Exact: counts and fixed-point sums add, min/max combine.
   void merge_first_pass(const StreamingReducer& other);
 
+  /// Adds what another reducer filled in the current pass (over other paths, from the same
+  /// plan: both were loaded from the same state at the start of the pass) to this one.
+  void merge_pass(const StreamingReducer& other);
+
   /// Values kept in memory right now, for the memory bound's tests and benchmark.
   std::uint64_t kept_values() const;
 

@@ -7,7 +7,12 @@ For every (site, month, metric) cell present in both files:
   - mean:       |a - b| <= K * sqrt(se_a^2 + se_b^2), se = sd / sqrt(n)
   - p_positive: the same test with binomial standard errors sqrt(p (1 - p) / n)
   - p50, p95:   the two 95% order-statistic confidence intervals must overlap
-                (optionally widened around the estimate by --ci-scale)
+                (optionally widened around the estimate by --ci-scale); with --pct-test z,
+                se = CI width / 3.92 and the same z test as the means instead.
+                Note: with 95% intervals, two samples of the same distribution fail to
+                overlap about 0.6% of the time per test, and adjacent months are strongly
+                correlated, so many-cell comparisons with all percentiles will see a few.
+                p0 and p100 (sample extremes, zero-width intervals) are skipped.
 When attribution.csv files lie beside both percentiles.csv files, each binding-constraint
 share (none, power, supply, funding) is also compared like p_positive.
 
@@ -52,6 +57,9 @@ def main(argv=None):
     ap.add_argument("--ci-scale", type=float, default=1.0,
                     help="widen each percentile CI about its estimate by this factor")
     ap.add_argument("--percentiles", default="50,95", help="percentiles whose CIs are compared")
+    ap.add_argument("--pct-test", choices=("overlap", "z"), default="overlap",
+                    help="overlap: flag when the 95%% CIs do not overlap (default); z: derive "
+                         "se = (ci_high - ci_low) / 3.92 and apply the --k z test instead")
     ap.add_argument("--top", type=int, default=25, help="worst results printed")
     args = ap.parse_args(argv)
 
@@ -87,6 +95,8 @@ def main(argv=None):
                             f"{qa:.6g} vs {qb:.6g} (diff {qb - qa:+.3g}, z {z:.2f})"))
         # percentiles: CI overlap
         for q in qs:
+            if float(q) in (0.0, 100.0):
+                continue  # sample min / max: zero-width intervals, not comparable this way
             col = "p" + q
             if col not in ra or col not in rb:
                 continue
@@ -96,6 +106,12 @@ def main(argv=None):
             s = args.ci_scale
             la, ha = va - s * (va - la), va + s * (ha - va)
             lb, hb = vb - s * (vb - lb), vb + s * (hb - vb)
+            if args.pct_test == "z":
+                z = z_test(va, vb, (ha - la) / 3.92, (hb - lb) / 3.92)
+                results.append((z / args.k, z > args.k, key, col,
+                                f"{va:.6g} [{la:.6g}, {ha:.6g}] vs {vb:.6g} [{lb:.6g}, {hb:.6g}]"
+                                f" z {z:.2f}"))
+                continue
             gap = max(lb - ha, la - hb)  # > 0 when the intervals do not overlap
             width = max(ha - la, hb - lb, 1e-12)
             bad = gap > 1e-9

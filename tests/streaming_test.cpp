@@ -134,6 +134,43 @@ TEST(Streaming, RootHistogramsStayWithinTheirMemoryBudget) {
   EXPECT_LT(bytes, 1.0 * 1024 * 1024 * 1024);
 }
 
+TEST(Streaming, MergingPassesOfTwoHalvesEqualsOneReducer) {
+  // What MPI ranks do: each half of the paths through each pass, merged, planned, shared.
+  testing::Simulation sim(default_scenario(6000), 2);
+  StreamingReducer whole(sim.scenario, sim.layout(), 6000, {64, 8, 32});
+  stream(sim, whole, 6000, 2);
+  const PathLayout layout = sim.layout();
+  auto chunk_of = [&](std::uint64_t first, std::uint64_t count, std::vector<double>& values,
+                      std::vector<std::uint8_t>& codes) {
+    values.resize(static_cast<std::size_t>(layout.value_count()) * count);
+    codes.resize(static_cast<std::size_t>(layout.code_count()) * count);
+    for (int c = 0; c < layout.value_count(); ++c)
+      std::copy(sim.samples.column(c) + first, sim.samples.column(c) + first + count,
+                values.begin() + c * count);
+    for (int c = 0; c < layout.code_count(); ++c)
+      std::copy(sim.samples.codes(c) + first, sim.samples.codes(c) + first + count,
+                codes.begin() + c * count);
+  };
+  auto a =
+      std::make_unique<StreamingReducer>(sim.scenario, layout, 6000, StreamingLimits{64, 8, 32});
+  auto b =
+      std::make_unique<StreamingReducer>(sim.scenario, layout, 6000, StreamingLimits{64, 8, 32});
+  std::vector<double> values;
+  std::vector<std::uint8_t> codes;
+  for (;;) {
+    chunk_of(0, 2500, values, codes);
+    a->add_chunk(values.data(), codes.data(), 2500, 2500, 1);
+    chunk_of(2500, 3500, values, codes);
+    b->add_chunk(values.data(), codes.data(), 3500, 3500, 2);
+    a->merge_pass(*b);
+    if (a->finish_pass()) break;
+    std::stringstream state;
+    a->save(state);
+    b = StreamingReducer::load(state, sim.scenario, layout);
+  }
+  expect_same_tables(a->results(), whole.results(), 0.0);
+}
+
 TEST(Streaming, CorruptCheckpointsAreRefused) {
   const Scenario s = default_scenario(100);
   const FlatScenario flat(s);

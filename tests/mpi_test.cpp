@@ -1,0 +1,72 @@
+// `mpirun -np R caprisk run`: the result files equal the single-process run's for R = 1, 2, 3,
+// and a failing rank fails the job with its message and no outputs. Skipped (with the reason)
+// in a build without MPI.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "test_support.h"
+
+namespace caprisk {
+namespace {
+
+using testing::read_text;
+using testing::source_path;
+using testing::TempDir;
+
+#ifdef CAPRISK_MPIEXEC
+testing::CommandResult mpirun(int ranks, const std::string& arguments) {
+  const std::string command = std::string(CAPRISK_MPIEXEC) +
+                              " --allow-run-as-root --oversubscribe -np " + std::to_string(ranks) +
+                              " " + CAPRISK_BINARY + " " + arguments + " 2>&1";
+  testing::CommandResult result;
+  FILE* pipe = popen(command.c_str(), "r");
+  char buffer[4096];
+  std::size_t n = 0;
+  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, n);
+  const int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+#endif
+
+TEST(Mpi, RanksGiveTheSameBytesAsOneProcess) {
+#ifndef CAPRISK_MPIEXEC
+  GTEST_SKIP() << "this build has no MPI (CAPRISK_MPI=OFF or no MPI found)";
+#else
+  TempDir dir;
+  const std::string run =
+      "run " + source_path("configs/stargate.yaml") + " --paths 5000 --threads 1 --quiet --out ";
+  ASSERT_EQ(testing::run_caprisk(run + dir.file("single")).exit_code, 0);
+  for (int ranks : {1, 2, 3}) {
+    const std::string out = dir.file("ranks-" + std::to_string(ranks));
+    const auto r = mpirun(ranks, run + out);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    for (const char* name : {"percentiles.csv", "attribution.csv"})
+      EXPECT_EQ(read_text(out + "/" + name), read_text(dir.file("single") + "/" + name))
+          << name << " with " << ranks << " ranks";
+    if (ranks > 1) {  // one rank runs as a single process
+      EXPECT_NE(read_text(out + "/summary.json").find("\"mpi_ranks\": " + std::to_string(ranks)),
+                std::string::npos);
+    }
+  }
+#endif
+}
+
+TEST(Mpi, AFailingRankFailsTheJobWithItsMessage) {
+#ifndef CAPRISK_MPIEXEC
+  GTEST_SKIP() << "this build has no MPI (CAPRISK_MPI=OFF or no MPI found)";
+#else
+  TempDir dir;
+  const auto r =
+      mpirun(2, "run " + source_path("configs/minimal.yaml") +
+                    " --paths 2000 --quiet --checkpoint x.ckpt --out " + dir.path + "/out");
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("caprisk: rank "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("do not combine with MPI ranks"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(dir.path + "/out/percentiles.csv"));
+#endif
+}
+
+}  // namespace
+}  // namespace caprisk
