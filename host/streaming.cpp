@@ -101,7 +101,7 @@ StreamingReducer::StreamingReducer(const Scenario& scenario, PathLayout layout, 
     CellAccumulator& cell = cells_[c];
     cell.upper = upper[c];
     cell.scale = fixed_scale(upper[c]);
-    cell.square_scale = fixed_scale(upper[c] * upper[c]);
+    cell.spread_scale = upper[c] > 0 ? 1099511627776.0 / upper[c] : 1.0;  // 2^40 / upper
     cell.root = std::make_unique<HistogramNode>(0.0, upper[c], limits_.root_bins, cell.scale);
   }
   binding_counts_.assign(static_cast<std::size_t>(layout.site_count * layout.report_count),
@@ -146,7 +146,10 @@ void StreamingReducer::add_chunk(const double* values, const std::uint8_t* codes
       const double value = column[p];
       if (pass_ == 1) {
         cell.sum.add(value, cell.scale);
-        cell.sum_of_squares.add(value * value, cell.square_scale);
+        const auto quantum =
+            static_cast<Int128>(static_cast<long long>(value * cell.spread_scale + 0.5));
+        cell.spread_sum += quantum;
+        cell.spread_squares += quantum * quantum;
         cell.positive += value > 0.0 ? 1 : 0;
       }
       route(cell.root.get(), value);
@@ -283,10 +286,19 @@ RunResults StreamingReducer::results() const {
     }
     ColumnSums sums;
     const long double sum = cell.sum.value(cell.scale);
-    const long double squares = cell.sum_of_squares.value(cell.square_scale);
     sums.sum = static_cast<double>(sum);
-    sums.squared_deviations =
-        static_cast<double>(std::max(0.0L, squares - sum * sum / static_cast<long double>(n)));
+    // n * (sum of squared deviations) = n * S2 - S1^2, exactly in integers: with
+    // S1 = q n + r, it is n (S2 - q^2 n - 2 q r) - r^2, and every term stays below 2^122.
+    // A constant cell therefore has exactly sd 0.
+    const auto count = static_cast<Int128>(n);
+    const Int128 q = cell.spread_sum / count;
+    const Int128 r = cell.spread_sum % count;
+    const Int128 m = cell.spread_squares - q * q * count - 2 * q * r;
+    const long double deviations =
+        (static_cast<long double>(m) -
+         static_cast<long double>(r * r) / static_cast<long double>(n)) /
+        (static_cast<long double>(cell.spread_scale) * cell.spread_scale);
+    sums.squared_deviations = static_cast<double>(std::max(0.0L, deviations));
     sums.positive = cell.positive;
     const std::uint64_t tail = cvar_tail_count(n);
     const double tail_start = order_statistics.at(n - tail);
@@ -318,7 +330,8 @@ void StreamingReducer::merge_first_pass(const StreamingReducer& other) {
     CellAccumulator& cell = cells_[c];
     const CellAccumulator& from = other.cells_[c];
     cell.sum.total += from.sum.total;
-    cell.sum_of_squares.total += from.sum_of_squares.total;
+    cell.spread_sum += from.spread_sum;
+    cell.spread_squares += from.spread_squares;
     cell.positive += from.positive;
     HistogramNode& node = *cell.root;
     const HistogramNode& source = *from.root;
@@ -387,7 +400,7 @@ std::uint64_t StreamingReducer::kept_values() const {
 
 namespace {
 
-constexpr char magic[] = "CAPRISK-STREAM-1";
+constexpr char magic[] = "CAPRISK-STREAM-2";
 
 using binary::get;
 using binary::get_vector;
@@ -463,7 +476,8 @@ void StreamingReducer::save(std::ostream& out) const {
   put(out, static_cast<std::uint64_t>(cells_.size()));
   for (const auto& cell : cells_) {
     put(out, cell.sum.total);
-    put(out, cell.sum_of_squares.total);
+    put(out, cell.spread_sum);
+    put(out, cell.spread_squares);
     put(out, cell.positive);
     save_node(out, *cell.root);
   }
@@ -487,7 +501,8 @@ std::unique_ptr<StreamingReducer> StreamingReducer::load(std::istream& in, const
     throw UserError("checkpoint is for a different scenario layout");
   for (auto& cell : reducer->cells_) {
     cell.sum.total = get<Int128>(in);
-    cell.sum_of_squares.total = get<Int128>(in);
+    cell.spread_sum = get<Int128>(in);
+    cell.spread_squares = get<Int128>(in);
     cell.positive = get<std::uint64_t>(in);
     cell.root = load_node(in, 0, reducer->limits_);
   }

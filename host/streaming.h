@@ -60,9 +60,10 @@ struct HistogramNode {
 struct CellAccumulator {
   double upper = 0;         ///< largest possible value, from the config
   double scale = 0;         ///< fixed-point scale of the sum
-  double square_scale = 0;  ///< and of the sum of squares
+  double spread_scale = 0;  ///< 2^40 / upper: the quantum of the exact variance sums
   FixedPointSum sum;
-  FixedPointSum sum_of_squares;
+  Int128 spread_sum = 0;      ///< sum of a = round(x * spread_scale)
+  Int128 spread_squares = 0;  ///< sum of a^2 (a <= 2^40, so 2^40 paths stay below 2^120)
   std::uint64_t positive = 0;
   std::unique_ptr<HistogramNode> root;
 };
