@@ -22,6 +22,10 @@ void MpiWorld::abort(int code) const {
   std::exit(code);
 }
 
+std::vector<std::string> gather_to_root(const std::string& text, const MpiWorld&) {
+  return {text};
+}
+
 RunResults run_mpi_batch(const Scenario&, const FlatScenario&, std::uint64_t, int,
                          const ChunkSimulator&, const MpiWorld&, BatchReport&) {
   throw RuntimeFailure("internal: MPI run in a build without MPI");

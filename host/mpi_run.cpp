@@ -77,6 +77,17 @@ void MpiWorld::abort(int code) const {
   std::exit(code);
 }
 
+std::vector<std::string> gather_to_root(const std::string& text, const MpiWorld& world) {
+  std::vector<std::string> all;
+  if (world.rank() != 0) {
+    send_bytes(text, 0);
+    return all;
+  }
+  all.push_back(text);
+  for (int r = 1; r < world.size(); ++r) all.push_back(receive_bytes(r));
+  return all;
+}
+
 RunResults run_mpi_batch(const Scenario& scenario, const FlatScenario& flat,
                          std::uint64_t chunk_paths, int threads, const ChunkSimulator& simulate,
                          const MpiWorld& world, BatchReport& report) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "host/batch.h"
 
@@ -32,6 +33,9 @@ class MpiWorld {
   int size_ = 1;
   int local_rank_ = 0;
 };
+
+/// Every rank's `text` at rank 0 (in rank order; empty elsewhere), e.g. the devices used.
+std::vector<std::string> gather_to_root(const std::string& text, const MpiWorld& world);
 
 /// Runs every pass over this rank's path range, combining the ranks' states after each pass.
 /// Rank 0 returns the tables; the other ranks return empty results.

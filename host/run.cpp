@@ -228,6 +228,10 @@ int run_scenario_mpi(const Scenario& scenario, const RunOptions& options) {
     std::string device_name;
     const ChunkSimulator simulate =
         chunk_simulator(flat, scenario, backend, threads, chunk, device, device_name);
+    const std::vector<std::string> rank_devices =
+        gather_to_root(backend == "cuda" ? "cuda:" + std::to_string(device) + " " + device_name
+                                         : "cpu:" + std::to_string(threads) + " threads",
+                       world);
     BatchReport report;
     const RunResults results =
         run_mpi_batch(scenario, flat, chunk, threads, simulate, world, report);
@@ -236,10 +240,10 @@ int run_scenario_mpi(const Scenario& scenario, const RunOptions& options) {
     summary["backend"] = backend;
     summary["threads"] = backend == "cpu" ? threads : 0;
     summary["mpi_ranks"] = world.size();
+    summary["rank_devices"] = rank_devices;
     summary["backend_details"] = {{"passes", report.passes},
                                   {"chunk_paths", chunk},
-                                  {"peak_kept_values", report.peak_kept_values},
-                                  {"rank0_device", backend == "cuda" ? device_name : ""}};
+                                  {"peak_kept_values", report.peak_kept_values}};
     summary["wall_seconds"] = seconds_since(started);
     write_outputs(*out, scenario, results, summary, options.quiet);
     return 0;

@@ -46,8 +46,9 @@ TEST(Mpi, RanksGiveTheSameBytesAsOneProcess) {
       EXPECT_EQ(read_text(out + "/" + name), read_text(dir.file("single") + "/" + name))
           << name << " with " << ranks << " ranks";
     if (ranks > 1) {  // one rank runs as a single process
-      EXPECT_NE(read_text(out + "/summary.json").find("\"mpi_ranks\": " + std::to_string(ranks)),
-                std::string::npos);
+      const std::string summary = read_text(out + "/summary.json");
+      EXPECT_NE(summary.find("\"mpi_ranks\": " + std::to_string(ranks)), std::string::npos);
+      EXPECT_NE(summary.find("\"rank_devices\""), std::string::npos) << summary;
     }
   }
 #endif
