@@ -76,7 +76,7 @@ std::vector<double> cell_upper_bounds(const Scenario& scenario, PathLayout layou
 /// refine_bins) x 32 bytes plus at most cells x needed ranks x collect_cap values.
 struct StreamingLimits {
   int root_bins = 16384;
-  int refine_bins = 512;             ///< bins of a refined bin's histogram
+  int refine_bins = 128;             ///< bins of a refined bin's histogram
   std::uint64_t collect_cap = 2048;  ///< values kept per bin at most; more: refine the bin
 };
 
