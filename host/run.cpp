@@ -63,6 +63,16 @@ std::string why_no_supply(const Scenario& s) {
          "HBM yield";
 }
 
+/// A scenario in which no supply can ever arrive is almost always a mistake: refuse it unless
+/// the user asked for it (--allow-no-supply).
+void refuse_if_no_supply(const Scenario& scenario, bool allowed) {
+  const std::string reason = why_no_supply(scenario);
+  if (!reason.empty() && !allowed)
+    throw UserError(scenario.source_path + ": no supply can ever reach the sites: " + reason +
+                    " (every path would be a full shortfall; pass --allow-no-supply to run "
+                    "it anyway)");
+}
+
 /// Sites that can never install anything, whatever the paths; reported as warnings.
 std::vector<std::string> sites_that_cannot_build(const Scenario& s) {
   std::vector<std::string> notes;
@@ -208,9 +218,7 @@ int run_scenario_mpi(const Scenario& scenario, const RunOptions& options) {
   try {
     if (!options.checkpoint_path.empty() || options.shard_count > 0)
       throw UserError("--checkpoint and --shard do not combine with MPI ranks");
-    if (const std::string reason = why_no_supply(scenario);
-        !reason.empty() && !options.allow_no_supply)
-      throw UserError(scenario.source_path + ": no supply can ever reach the sites: " + reason);
+    refuse_if_no_supply(scenario, options.allow_no_supply);
     const auto started = std::chrono::steady_clock::now();
     const FlatScenario flat(scenario);
     const DeviceReport devices = query_devices();
@@ -263,11 +271,7 @@ int run_scenario_mpi(const Scenario& scenario, const RunOptions& options) {
 int run_scenario(const Scenario& scenario, const RunOptions& options) {
   if (launched_with_mpi_ranks()) return run_scenario_mpi(scenario, options);
   const auto started = std::chrono::steady_clock::now();
-  if (const std::string reason = why_no_supply(scenario);
-      !reason.empty() && !options.allow_no_supply)
-    throw UserError(scenario.source_path + ": no supply can ever reach the sites: " + reason +
-                    " (every path would be a full shortfall; pass --allow-no-supply to run "
-                    "it anyway)");
+  refuse_if_no_supply(scenario, options.allow_no_supply);
   for (const std::string& note : sites_that_cannot_build(scenario))
     std::cerr << "caprisk: warning: " << note << ": it will be short in every path\n";
 
