@@ -154,6 +154,8 @@ RunResults run_batch(const Scenario& scenario, const FlatScenario& flat,
   int chunks_since_checkpoint = 0;
   while (!state.finished) {
     StreamingReducer& reducer = *state.reducer;
+    const auto pass_started = std::chrono::steady_clock::now();
+    const std::uint64_t pass_first_path = state.next_path;
     while (state.next_path < scenario.paths) {
       if (stop_signal != 0) {
         const int signal = stop_signal;
@@ -178,11 +180,20 @@ RunResults run_batch(const Scenario& scenario, const FlatScenario& flat,
         chunks_since_checkpoint = 0;
       }
       if (show_progress) {
-        const double elapsed =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        std::fprintf(stderr, "\r  pass %d: %llu / %llu paths (%.0f s)   ", reducer.pass(),
-                     static_cast<unsigned long long>(state.next_path),
-                     static_cast<unsigned long long>(scenario.paths), elapsed);
+        // The number of refining passes is known only when a pass ends, so the ETA is the
+        // current pass's.
+        const auto now = std::chrono::steady_clock::now();
+        const double elapsed = std::chrono::duration<double>(now - started).count();
+        const double in_pass = std::chrono::duration<double>(now - pass_started).count();
+        const double rate =
+            in_pass > 0 ? static_cast<double>(state.next_path - pass_first_path) / in_pass : 0;
+        const double eta =
+            rate > 0 ? static_cast<double>(scenario.paths - state.next_path) / rate : 0;
+        std::fprintf(stderr,
+                     "\r  pass %d: %llu / %llu paths, %.0f paths/s, pass ETA %.0f s "
+                     "(%.0f s so far)   ",
+                     reducer.pass(), static_cast<unsigned long long>(state.next_path),
+                     static_cast<unsigned long long>(scenario.paths), rate, eta, elapsed);
       }
     }
     state.finished = reducer.finish_pass();
