@@ -16,17 +16,9 @@ using testing::TempDir;
 
 #ifdef CAPRISK_MPIEXEC
 testing::CommandResult mpirun(int ranks, const std::string& arguments) {
-  const std::string command = std::string(CAPRISK_MPIEXEC) +
-                              " --allow-run-as-root --oversubscribe -np " + std::to_string(ranks) +
-                              " " + CAPRISK_BINARY + " " + arguments + " 2>&1";
-  testing::CommandResult result;
-  FILE* pipe = popen(command.c_str(), "r");
-  char buffer[4096];
-  std::size_t n = 0;
-  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, n);
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
+  return testing::run_shell(std::string(CAPRISK_MPIEXEC) +
+                            " --allow-run-as-root --oversubscribe -np " + std::to_string(ranks) +
+                            " " + CAPRISK_BINARY + " " + arguments);
 }
 #endif
 

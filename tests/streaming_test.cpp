@@ -174,22 +174,9 @@ TEST(Streaming, MergingPassesOfTwoHalvesEqualsOneReducer) {
 TEST(Streaming, ConstantCellsHaveExactlyZeroSd) {
   // Found by the independent NumPy reference: sd must be 0, not rounding noise, when every
   // path has the same value (here: a scenario where everything is fixed).
-  Scenario s = testing::scenario_from(R"(
-scenario: {name: constant, start: 2026-01, horizon_months: 12, paths: 1000}
-supply:
-  program_share: 1
-  stacks_per_wafer: 1
-  stacks_per_accelerator: 1
-  kw_per_accelerator: 1000
-  hbm_yield: {initial: 1, mature: 1, tau_months: 1}
-  suppliers: [{name: S, wafers_per_month: [[2026-01, 100]]}]
-funding:
-  capex_per_gw: 10
-  deals: [{name: D, kind: schedule, tranches: [[2026-01, 5]]}]
-sites:
-  - {name: A, funded_by: [D], target_gw: [[2026-01, 1.0]], build_rate_gw: 0.3,
-     power: {schedule: [[2026-01, 0.25], [2026-04, 1.0]]}}
-)");
+  Scenario s = testing::scenario_from(testing::hand_scenario);  // every input fixed
+  s.paths = 1000;
+
   testing::Simulation sim(s, 2);
   StreamingReducer reducer(sim.scenario, sim.layout(), s.paths);
   stream(sim, reducer, 1000, 2);

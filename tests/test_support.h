@@ -81,14 +81,42 @@ struct Trace {
   std::vector<std::uint8_t> binding, codes;
 };
 
+/// Everything fixed: 100 wafers/month = 0.1 GW/month of supply (1 wafer = 1 stack =
+/// 1 accelerator = 1000 kW), no lead time, one deal paying 5 USD B at capex 10 = 0.5 GW,
+/// power ramping 0.25 -> 1.0 GW over months 0..3, build rate 0.3 GW/month, target 1 GW.
+inline const std::string hand_scenario = R"(
+scenario: {name: hand, start: 2026-01, horizon_months: 12, seed: 7, paths: 4,
+           report_months: [2026-01, 2026-05, 2026-12]}
+supply:
+  program_share: 1
+  stacks_per_wafer: 1
+  stacks_per_accelerator: 1
+  kw_per_accelerator: 1000
+  hbm_yield: {initial: 1, mature: 1, tau_months: 1}
+  suppliers:
+    - name: S
+      wafers_per_month: [[2026-01, 100]]
+funding:
+  capex_per_gw: 10
+  deals:
+    - {name: D, kind: schedule, tranches: [[2026-01, 5]]}
+sites:
+  - name: A
+    funded_by: [D]
+    target_gw: [[2026-01, 1.0]]
+    build_rate_gw: 0.3
+    power: {schedule: [[2026-01, 0.25], [2026-04, 1.0]]}
+)";
+
 /// Result of running the caprisk binary.
 struct CommandResult {
   int exit_code = -1;
   std::string output;  ///< stdout and stderr together
 };
 
-inline CommandResult run_caprisk(const std::string& arguments) {
-  const std::string command = std::string(CAPRISK_BINARY) + " " + arguments + " 2>&1";
+/// Runs a shell command, capturing stdout and stderr together.
+inline CommandResult run_shell(const std::string& command_line) {
+  const std::string command = command_line + " 2>&1";
   CommandResult result;
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return result;
@@ -98,6 +126,10 @@ inline CommandResult run_caprisk(const std::string& arguments) {
   const int status = pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
+}
+
+inline CommandResult run_caprisk(const std::string& arguments) {
+  return run_shell(std::string(CAPRISK_BINARY) + " " + arguments);
 }
 
 /// A fresh empty directory under the system temp dir, removed by the destructor.
