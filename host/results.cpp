@@ -12,12 +12,6 @@ SampleStore::SampleStore(PathLayout layout, std::uint64_t paths)
       values_(static_cast<std::size_t>(layout.value_count()) * paths),
       codes_(static_cast<std::size_t>(layout.code_count()) * paths) {}
 
-double SampleStore::bytes_needed(PathLayout layout, std::uint64_t paths) {
-  return static_cast<double>(paths) *
-         static_cast<double>(layout.value_count() * sizeof(double) +
-                             layout.code_count() * sizeof(std::uint8_t));
-}
-
 RunResults reduce(SampleStore& samples, const std::vector<double>& percentiles, int threads) {
   const PathLayout layout = samples.layout();
   const std::uint64_t n = samples.paths();

@@ -18,8 +18,6 @@ class SampleStore {
   PathOutput output() { return PathOutput{values_.data(), codes_.data(), paths_}; }
   PathLayout layout() const { return layout_; }
   std::uint64_t paths() const { return paths_; }
-  /// Bytes needed for `paths` paths of this layout.
-  static double bytes_needed(PathLayout layout, std::uint64_t paths);
 
   double* column(int value_cell) { return values_.data() + value_cell * paths_; }
   const std::uint8_t* codes(int code_cell) const { return codes_.data() + code_cell * paths_; }

@@ -194,30 +194,52 @@ std::vector<std::uint64_t> StreamingReducer::needed_ranks() const {
   return ranks;
 }
 
-bool StreamingReducer::value_at(HistogramNode& node, std::uint64_t rank, double& value, bool plan) {
-  int bin = 0;
+namespace {
+
+/// The bin of `node` holding the 0-based rank, and the rank within that bin.
+void locate(const HistogramNode& node, std::uint64_t rank, int& bin, std::uint64_t& within) {
+  bin = 0;
   std::uint64_t below = 0;
   while (bin < node.bins - 1 && rank >= below + node.counts[bin]) below += node.counts[bin++];
-  const std::uint64_t within = rank - below;
+  within = rank - below;
+}
+
+}  // namespace
+
+bool StreamingReducer::value_at(const HistogramNode& node, std::uint64_t rank,
+                                double& value) const {
+  int bin = 0;
+  std::uint64_t within = 0;
+  locate(node, rank, bin, within);
   if (node.minimum[bin] == node.maximum[bin]) {  // one value only: no need to see them
     value = node.minimum[bin];
     return true;
   }
   if (const auto child = node.children.find(bin); child != node.children.end())
-    return child->second->complete && value_at(*child->second, within, value, plan);
+    return child->second->complete && value_at(*child->second, within, value);
   if (const auto kept = node.collected.find(bin); kept != node.collected.end()) {
     if (!kept->second.complete) return false;
     value = kept->second.values[within];
     return true;
   }
-  if (plan) {
-    if (node.counts[bin] <= limits_.collect_cap)  // collect this bin's values next pass
-      node.collected[bin].values.reserve(node.counts[bin]);
-    else  // a finer histogram over the bin's own range; fixed size, so memory stays bounded
-      node.children[bin] = std::make_unique<HistogramNode>(node.minimum[bin], node.maximum[bin],
-                                                           limits_.refine_bins, node.scale);
-  }
   return false;
+}
+
+void StreamingReducer::plan_rank(HistogramNode& node, std::uint64_t rank) {
+  int bin = 0;
+  std::uint64_t within = 0;
+  locate(node, rank, bin, within);
+  if (node.minimum[bin] == node.maximum[bin] || node.collected.count(bin) > 0) return;
+  if (const auto child = node.children.find(bin); child != node.children.end()) {
+    // A child planned for an earlier rank in this same step is still empty: it gets filled
+    // in the next pass and planned after that, not now.
+    if (child->second->complete) plan_rank(*child->second, within);
+  } else if (node.counts[bin] <= limits_.collect_cap) {  // collect its values next pass
+    node.collected[bin].values.reserve(node.counts[bin]);
+  } else {  // a finer histogram over the bin's own range; fixed size, so memory stays bounded
+    node.children[bin] = std::make_unique<HistogramNode>(node.minimum[bin], node.maximum[bin],
+                                                         limits_.refine_bins, node.scale);
+  }
 }
 
 namespace {
@@ -242,7 +264,10 @@ bool StreamingReducer::finish_pass() {
   for (auto& cell : cells_) {
     for (std::uint64_t rank : ranks) {
       double value = 0;
-      if (!value_at(*cell.root, rank, value, true)) resolved = false;
+      if (!value_at(*cell.root, rank, value)) {
+        plan_rank(*cell.root, rank);
+        resolved = false;
+      }
     }
   }
   if (!resolved) ++pass_;
@@ -274,12 +299,11 @@ RunResults StreamingReducer::results() const {
   results.paths = paths_;
   const std::uint64_t n = paths_;
   const std::vector<std::uint64_t> ranks = needed_ranks();
-  auto* self = const_cast<StreamingReducer*>(this);  // value_at without planning reads only
   for (const auto& cell : cells_) {
     std::map<std::uint64_t, double> order_statistics;
     for (std::uint64_t rank : ranks) {
       double value = 0;
-      if (!self->value_at(*cell.root, rank, value, false))
+      if (!value_at(*cell.root, rank, value))
         throw RuntimeFailure("internal: order statistic " + std::to_string(rank) +
                              " unresolved after the last pass");
       order_statistics[rank] = value;

@@ -128,8 +128,10 @@ class StreamingReducer {
  private:
   /// The 0-based ranks a cell needs (percentiles, their intervals, CVaR's tail start).
   std::vector<std::uint64_t> needed_ranks() const;
-  /// Resolves rank r in a node; false when its bin still needs a pass.
-  bool value_at(HistogramNode& node, std::uint64_t rank, double& value, bool plan);
+  /// The value of rank r in a node; false when its bin still needs a pass.
+  bool value_at(const HistogramNode& node, std::uint64_t rank, double& value) const;
+  /// Prepares the next pass for an unresolved rank: collect its bin's values, or refine it.
+  void plan_rank(HistogramNode& node, std::uint64_t rank);
   /// Sum of the values with rank >= r in a node (r is resolved).
   long double sum_from(const HistogramNode& node, std::uint64_t rank) const;
 

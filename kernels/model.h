@@ -328,16 +328,17 @@ CAPRISK_DEVICE inline void simulate_path(const ScenarioView& s, std::uint64_t se
     }
     if (trace != nullptr && trace->inventory_gw != nullptr) trace->inventory_gw[t] = inventory;
 
-    // Installed whole GW per deal at the end of month t, for later per-GW releases.
-    for (int d = 0; d < s.deal_count; ++d) {
-      if (s.deals[d].kind != DealKindCode::per_gw) continue;
-      double gw = 0.0;
-      for (int i = 0; i < s.site_count; ++i)
-        for (int j = 0; j < s.sites[i].funding_count; ++j)
-          if (s.funding[s.sites[i].funding_first + j] == d) gw += installed[i];
-      installed_whole_gw[d][t % installed_history_months] =
-          static_cast<int>(fmin(floor(gw + whole_gw_slack), 2.0e9));
-    }
+    // Installed whole GW per deal at the end of month t, for later per-GW releases: one pass
+    // over the sites (in index order, as a per-deal sum would take them).
+    double deal_gw[max_deals];
+    for (int d = 0; d < s.deal_count; ++d) deal_gw[d] = 0.0;
+    for (int i = 0; i < s.site_count; ++i)
+      for (int j = 0; j < s.sites[i].funding_count; ++j)
+        deal_gw[s.funding[s.sites[i].funding_first + j]] += installed[i];
+    for (int d = 0; d < s.deal_count; ++d)
+      if (s.deals[d].kind == DealKindCode::per_gw)
+        installed_whole_gw[d][t % installed_history_months] =
+            static_cast<int>(fmin(floor(deal_gw[d] + whole_gw_slack), 2.0e9));
   }
 
   double program_gw_months = 0.0;
