@@ -1,7 +1,6 @@
 // CUDA backend: a thin launch layer over kernels/model.h (one thread per path) and the Thrust
 // reduction of host/reduce_thrust.h on the device.
 #include <cuda_runtime.h>
-#include <curand_kernel.h>
 #include <thrust/system/cuda/execution_policy.h>
 
 #include <algorithm>
@@ -43,9 +42,8 @@ __global__ void simulate_paths_kernel(std::uint64_t seed, std::uint64_t first, s
 /// Writes the first `count` 32-bit outputs of one Philox stream (one thread: a reference).
 __global__ void philox_outputs_kernel(std::uint64_t key, std::uint64_t subsequence,
                                       std::size_t count, std::uint32_t* out) {
-  curandStatePhilox4_32_10_t state;
-  curand_init(key, subsequence, 0, &state);
-  for (std::size_t i = 0; i < count; ++i) out[i] = curand(&state);
+  RandomStream stream(key, subsequence);
+  for (std::size_t i = 0; i < count; ++i) out[i] = stream.bits();
 }
 
 constexpr int threads_per_block = 128;

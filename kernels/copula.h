@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "kernels/distributions.h"
+#include "kernels/min_max.h"
 #include "kernels/rng.h"
 #include "kernels/scenario_view.h"
 #include "kernels/special_functions.h"
@@ -21,7 +22,7 @@ struct FactorUniforms {
 /// function is ever evaluated at 0 or 1 (an extreme z can round F(z) to 1 in double).
 CAPRISK_HD inline double clamp_open_unit(double u) {
   constexpr double lowest = 0.5 * 2.3283064365386963e-10;
-  return fmin(fmax(u, lowest), 1.0 - lowest);
+  return min_of(max_of(u, lowest), 1.0 - lowest);
 }
 
 /// Gamma(shape, 1) by Marsaglia and Tsang's method; shape > 1 (df > 2 gives shape > 1).

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "kernels/min_max.h"
 #include "kernels/qualifiers.h"
 #include "kernels/special_functions.h"
 
@@ -148,7 +149,7 @@ CAPRISK_HD inline double quantile(const Distribution& d, double u) {
     case DistKind::bernoulli:
       return u > 1.0 - d.param[0] ? 1.0 : 0.0;
   }
-  return fmin(fmax(x, d.lower), d.upper);
+  return min_of(max_of(x, d.lower), d.upper);
 }
 
 }  // namespace caprisk

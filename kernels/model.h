@@ -7,6 +7,7 @@
 
 #include "kernels/copula.h"
 #include "kernels/distributions.h"
+#include "kernels/min_max.h"
 #include "kernels/rng.h"
 #include "kernels/scenario_view.h"
 #include "kernels/schedule.h"
@@ -82,7 +83,7 @@ CAPRISK_DEVICE inline ProgramInputs sample_program(const ProgramParams& p, std::
   in.kw_per_accelerator = draw(p.kw_per_accelerator, stream, factors);
   // Rounded to the nearest month, halves away from zero; capped so the int cannot overflow.
   in.lead_time_months =
-      static_cast<int>(fmin(round(draw(p.lead_time_months, stream, factors)), 1.0e6));
+      static_cast<int>(min_of(round(draw(p.lead_time_months, stream, factors)), 1.0e6));
   in.capex_per_gw = draw(p.capex_per_gw, stream, factors);
   in.hbm_yield = sample_yield_curve(p.hbm_yield, stream, factors);
   in.package_yield = sample_yield_curve(p.package_yield, stream, factors);
@@ -104,7 +105,7 @@ CAPRISK_DEVICE inline SupplierInputs sample_supplier(const SupplierParams& p,
 
 /// First month t >= month + delay, and never before month 0.
 CAPRISK_HD inline int delayed_month(double month, double delay) {
-  return static_cast<int>(fmax(0.0, fmin(ceil(month + delay), 1.0e6)));
+  return static_cast<int>(max_of(0.0, min_of(ceil(month + delay), 1.0e6)));
 }
 
 CAPRISK_DEVICE inline DealInputs sample_deal(const DealParams& p, const SchedulePoint* points,
@@ -146,10 +147,10 @@ CAPRISK_DEVICE inline double disruption_loss(const SupplierParams& p, Disruption
     if (u[0] < p.disruption_probability) {
       const double loss = quantile(p.disruption_loss, u[1]);
       const int months =
-          static_cast<int>(fmin(ceil(quantile(p.disruption_recovery_months, u[2])), 1.0e6));
+          static_cast<int>(min_of(ceil(quantile(p.disruption_recovery_months, u[2])), 1.0e6));
       if (months > 0) {
         const bool active = month < state.end_month;
-        state.loss = active ? fmax(state.loss, loss) : loss;
+        state.loss = active ? max_of(state.loss, loss) : loss;
         state.end_month =
             active && state.end_month > month + months ? state.end_month : month + months;
       }
@@ -164,7 +165,7 @@ constexpr double binding_tie_gw = 1e-9;
 
 /// Picks the smallest of the three limits of a short site-month; ties: power, supply, funding.
 CAPRISK_HD inline std::uint8_t binding_constraint(double room, double supply, double funds) {
-  const double smallest = fmin(room, fmin(supply, funds)) + binding_tie_gw;
+  const double smallest = min_of(room, min_of(supply, funds)) + binding_tie_gw;
   if (room <= smallest) return binding_power;
   if (supply <= smallest) return binding_supply;
   return binding_funding;
@@ -235,7 +236,7 @@ CAPRISK_DEVICE inline void simulate_path(const ScenarioView& s, std::uint64_t se
       double gw = good_stacks * program.stacks_per_wafer * program.package_yield.at(produced) *
                   gw_per_good_stack;
       if (s.program.packaging_cap_gw.count > 0)
-        gw = fmin(gw, schedule_value(s.points, s.program.packaging_cap_gw, produced));
+        gw = min_of(gw, schedule_value(s.points, s.program.packaging_cap_gw, produced));
       inventory += gw;
       if (trace != nullptr && trace->arrived_gw != nullptr) trace->arrived_gw[t] = gw;
     } else if (trace != nullptr && trace->arrived_gw != nullptr) {
@@ -256,7 +257,7 @@ CAPRISK_DEVICE inline void simulate_path(const ScenarioView& s, std::uint64_t se
       } else {
         const int tau = t - 1 - p.lag_months;
         const int whole_gw = tau < 0 ? 0 : installed_whole_gw[d][tau % installed_history_months];
-        received[d] = fmax(received[d], fmin(p.cap, p.advance + p.per_gw * whole_gw));
+        received[d] = max_of(received[d], min_of(p.cap, p.advance + p.per_gw * whole_gw));
       }
       if (p.cancel_probability > 0.0) {
         double u[4];
@@ -267,6 +268,10 @@ CAPRISK_DEVICE inline void simulate_path(const ScenarioView& s, std::uint64_t se
     if (trace != nullptr && trace->received_usd_b != nullptr)
       for (int d = 0; d < s.deal_count; ++d)
         trace->received_usd_b[d * s.horizon_months + t] = received[d];
+    // GW each deal's money pays for so far (M_d / capex), once per month rather than once per
+    // site it funds.
+    double paid_gw[max_deals];
+    for (int d = 0; d < s.deal_count; ++d) paid_gw[d] = received[d] / program.capex_per_gw;
 
     // 3. Sites in priority order.
     const bool is_report_month = report < s.report_count && s.report_months[report] == t;
@@ -281,21 +286,20 @@ CAPRISK_DEVICE inline void simulate_path(const ScenarioView& s, std::uint64_t se
                                ? 0.0
                                : in.power_availability * schedule_value(s.points, p.power_schedule,
                                                                         t - in.power_delay_months);
-      const double room = fmin(fmin(power, target) - installed[i], in.build_rate_gw);
+      const double room = min_of(min_of(power, target) - installed[i], in.build_rate_gw);
       double funds = 0.0;
       for (int j = 0; j < p.funding_count; ++j) {
         const int d = funded_by[j];
-        funds += fmax(0.0, received[d] / program.capex_per_gw - charged[d]);
+        funds += max_of(0.0, paid_gw[d] - charged[d]);
       }
       const double supply_before = inventory;
-      const double alloc = fmax(0.0, fmin(fmin(room, inventory), funds));
+      const double alloc = max_of(0.0, min_of(min_of(room, inventory), funds));
       installed[i] += alloc;
       inventory -= alloc;
       double to_charge = alloc;
       for (int j = 0; j < p.funding_count && to_charge > 0.0; ++j) {
         const int d = funded_by[j];
-        const double charge =
-            fmin(to_charge, fmax(0.0, received[d] / program.capex_per_gw - charged[d]));
+        const double charge = min_of(to_charge, max_of(0.0, paid_gw[d] - charged[d]));
         charged[d] += charge;
         to_charge -= charge;
       }
@@ -338,7 +342,7 @@ CAPRISK_DEVICE inline void simulate_path(const ScenarioView& s, std::uint64_t se
     for (int d = 0; d < s.deal_count; ++d)
       if (s.deals[d].kind == DealKindCode::per_gw)
         installed_whole_gw[d][t % installed_history_months] =
-            static_cast<int>(fmin(floor(deal_gw[d] + whole_gw_slack), 2.0e9));
+            static_cast<int>(min_of(floor(deal_gw[d] + whole_gw_slack), 2.0e9));
   }
 
   double program_gw_months = 0.0;

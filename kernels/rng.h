@@ -3,8 +3,6 @@
 // stream (docs/MODEL.md, "Randomness").
 #pragma once
 
-#include <curand_kernel.h>
-
 #include <cstdint>
 
 #include "kernels/qualifiers.h"
@@ -44,32 +42,80 @@ CAPRISK_HD inline double bits_to_uniform(std::uint32_t bits) {
   return (static_cast<double>(bits) + 0.5) * 2.3283064365386963e-10;
 }
 
-/// One component's stream on one path: Philox keyed by the component, subsequence = path.
+/// Philox4x32-10 (Salmon et al., SC'11) of one 128-bit counter under a 64-bit key: the
+/// generator behind cuRAND's curandStatePhilox4_32_10_t, computed here directly so that a
+/// block costs one evaluation. (curand_init on that state evaluates two blocks and curand4 a
+/// third, to keep a look-ahead block that these call sites never use.)
+struct PhiloxBlock {
+  std::uint32_t word[4];
+};
+
+namespace detail {
+CAPRISK_HD inline std::uint32_t multiply_high(std::uint32_t a, std::uint32_t b) {
+#if defined(__CUDA_ARCH__)
+  return __umulhi(a, b);
+#else
+  return static_cast<std::uint32_t>((static_cast<std::uint64_t>(a) * b) >> 32);
+#endif
+}
+}  // namespace detail
+
+/// The block of counter (block, path) of the stream keyed `key`: the same bits as cuRAND's
+/// Philox state after curand_init(key, path, 4 * block) (subsequence = path, 4 outputs per
+/// block), which tests/streams_copula_test.cpp checks.
+CAPRISK_HD inline PhiloxBlock philox_block(std::uint64_t key, std::uint64_t path,
+                                           std::uint64_t block) {
+  constexpr std::uint32_t multiplier_0 = 0xD2511F53U, multiplier_1 = 0xCD9E8D57U;
+  constexpr std::uint32_t weyl_0 = 0x9E3779B9U, weyl_1 = 0xBB67AE85U;
+  std::uint32_t c0 = static_cast<std::uint32_t>(block),
+                c1 = static_cast<std::uint32_t>(block >> 32);
+  std::uint32_t c2 = static_cast<std::uint32_t>(path), c3 = static_cast<std::uint32_t>(path >> 32);
+  std::uint32_t k0 = static_cast<std::uint32_t>(key), k1 = static_cast<std::uint32_t>(key >> 32);
+  for (int round = 0; round < 10; ++round) {
+    const std::uint32_t high_0 = detail::multiply_high(multiplier_0, c0);
+    const std::uint32_t high_1 = detail::multiply_high(multiplier_1, c2);
+    const std::uint32_t low_0 = multiplier_0 * c0;
+    const std::uint32_t low_1 = multiplier_1 * c2;
+    c0 = high_1 ^ c1 ^ k0;
+    c1 = low_1;
+    c2 = high_0 ^ c3 ^ k1;
+    c3 = low_0;
+    k0 += weyl_0;
+    k1 += weyl_1;
+  }
+  return PhiloxBlock{{c0, c1, c2, c3}};
+}
+
+/// One component's stream on one path: Philox keyed by the component, subsequence = path,
+/// blocks evaluated only when a draw needs them.
 class RandomStream {
  public:
-  CAPRISK_DEVICE RandomStream(std::uint64_t key, std::uint64_t path) {
-    curand_init(key, path, 0, &state_);
-  }
+  CAPRISK_HD RandomStream(std::uint64_t key, std::uint64_t path) : key_(key), path_(path) {}
   /// Uniform in the open interval (0, 1), on a grid of 2^-32: never 0 or 1, so every quantile
   /// function is finite.
-  CAPRISK_DEVICE double uniform() { return bits_to_uniform(curand(&state_)); }
-  CAPRISK_DEVICE std::uint32_t bits() { return curand(&state_); }
+  CAPRISK_HD double uniform() { return bits_to_uniform(bits()); }
+  CAPRISK_HD std::uint32_t bits() {
+    if (used_ == 4) {
+      block_ = philox_block(key_, path_, next_block_++);
+      used_ = 0;
+    }
+    return block_.word[used_++];
+  }
 
  private:
-  curandStatePhilox4_32_10_t state_;
+  std::uint64_t key_;
+  std::uint64_t path_;
+  std::uint64_t next_block_ = 0;
+  PhiloxBlock block_{};
+  int used_ = 4;
 };
 
 /// Four uniforms for one month of a component's event stream: one Philox block per month, so
 /// a month's draws never depend on how many events earlier months had.
-CAPRISK_DEVICE inline void monthly_uniforms(std::uint64_t key, std::uint64_t path, int month,
-                                            double out[4]) {
-  curandStatePhilox4_32_10_t state;
-  curand_init(key, path, 4ULL * static_cast<std::uint64_t>(month), &state);
-  const uint4 bits = curand4(&state);
-  out[0] = bits_to_uniform(bits.x);
-  out[1] = bits_to_uniform(bits.y);
-  out[2] = bits_to_uniform(bits.z);
-  out[3] = bits_to_uniform(bits.w);
+CAPRISK_HD inline void monthly_uniforms(std::uint64_t key, std::uint64_t path, int month,
+                                        double out[4]) {
+  const PhiloxBlock bits = philox_block(key, path, static_cast<std::uint64_t>(month));
+  for (int i = 0; i < 4; ++i) out[i] = bits_to_uniform(bits.word[i]);
 }
 
 }  // namespace caprisk

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "kernels/min_max.h"
 #include "kernels/qualifiers.h"
 
 namespace caprisk {
@@ -234,11 +235,11 @@ CAPRISK_HD inline double incomplete_beta_inverse_guess(double u, double a, doubl
   // further terms of the series to fall off.
   const double x_0 = exp((log(u * a) + log_beta_ab) / a);
   const double c_0 = a * (1.0 - b) / (a + 1.0) * x_0;
-  if (x_0 < 0.5 && fabs(c_0) < 0.1 * fmin(a, 1.0)) return x_0 * exp(-log1p(c_0) / a);
+  if (x_0 < 0.5 && fabs(c_0) < 0.1 * min_of(a, 1.0)) return x_0 * exp(-log1p(c_0) / a);
   const double y_1 = exp((log((1.0 - u) * b) + log_beta_ab) / b);
   const double c_1 = b * (1.0 - a) / (b + 1.0) * y_1;
-  if (y_1 < 0.5 && fabs(c_1) < 0.1 * fmin(b, 1.0)) {
-    return fmin(1.0 - y_1 * exp(-log1p(c_1) / b), below_one);
+  if (y_1 < 0.5 && fabs(c_1) < 0.1 * min_of(b, 1.0)) {
+    return min_of(1.0 - y_1 * exp(-log1p(c_1) / b), below_one);
   }
   double x = -1.0;
   if (a >= 1.0 && b >= 1.0) {
@@ -254,16 +255,16 @@ CAPRISK_HD inline double incomplete_beta_inverse_guess(double u, double a, doubl
     const double log_ab = log(a + b);
     const double log_t = a * (log(a) - log_ab) - log(a);  // lower tail mass up to the mean
     const double log_s = b * (log(b) - log_ab) - log(b);  // upper tail mass beyond it
-    const double log_w = fmax(log_t, log_s) + log1p(exp(-fabs(log_t - log_s)));
+    const double log_w = max_of(log_t, log_s) + log1p(exp(-fabs(log_t - log_s)));
     x = log(u) < log_t - log_w ? exp((log(u * a) + log_w) / a)
                                : 1.0 - exp((log((1.0 - u) * b) + log_w) / b);
   }
   // The zeroth-order solutions drop (1 - t)^(b-1) or t^(a-1) from the integrand, so each is
   // a lower or an upper bound on the root depending on whether b (or a) is above 1.
   const double x_1 = 1.0 - y_1;
-  const double lower = fmax(b >= 1.0 ? x_0 : 0.0, a <= 1.0 ? x_1 : 0.0);
-  const double upper = fmin(b <= 1.0 ? x_0 : 1.0, a >= 1.0 ? x_1 : 1.0);
-  return fmin(fmin(fmax(x, lower), upper), below_one);
+  const double lower = max_of(b >= 1.0 ? x_0 : 0.0, a <= 1.0 ? x_1 : 0.0);
+  const double upper = min_of(b <= 1.0 ? x_0 : 1.0, a >= 1.0 ? x_1 : 1.0);
+  return min_of(min_of(max_of(x, lower), upper), below_one);
 }
 
 }  // namespace detail
@@ -279,7 +280,7 @@ CAPRISK_HD inline double incomplete_beta_inverse(double u, double a, double b, d
   if (!(u == u)) return u;  // NaN
   constexpr int max_iterations = 60;
   const double v = 1.0 - u;
-  const double target = fmin(u, v);  // the tail probability to match
+  const double target = min_of(u, v);  // the tail probability to match
   double lo = 0.0;
   double hi = 1.0;
   double x = detail::incomplete_beta_inverse_guess(u, a, b, log_beta_ab);
@@ -320,7 +321,7 @@ CAPRISK_HD inline double incomplete_beta_inverse(double u, double a, double b, d
       const double step = fabs(next - x);
       // The step leaves an error ~ e^4 / L^3, e ~ step, with 1 / L^2 the size of the
       // log-derivatives: stop once that is below rounding rather than pay for a check.
-      const double scale = fmin(x, y);
+      const double scale = min_of(x, y);
       const double inv_l2 = (fabs(da) / x + fabs(db) / y) / 6.0 + h2 * h2 / 12.0;
       if (step <= 1e-15 * scale ||
           (high_order && inv_l2 * sqrt(inv_l2) * step * step * step * step <= 1e-17 * scale)) {

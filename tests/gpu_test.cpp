@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include <curand_kernel.h>
+
 #include "host/backend_cuda.h"
 #include "host/devices.h"
 #include "kernels/rng.h"

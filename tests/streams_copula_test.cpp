@@ -1,5 +1,6 @@
 // Random streams per component (adding or editing one component never changes another's
 // draws) and the Gaussian / Student-t copula.
+#include <curand_kernel.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -89,6 +90,32 @@ void expect_same_site(const SiteInputs& a, const SiteInputs& b) {
   EXPECT_EQ(a.power_availability, b.power_availability);
   EXPECT_EQ(a.power_fails, b.power_fails);
   EXPECT_EQ(a.build_rate_gw, b.build_rate_gw);
+}
+
+TEST(Streams, PhiloxBlocksMatchCurandBitForBit) {
+  // RandomStream and monthly_uniforms evaluate Philox4x32-10 themselves; they must give the
+  // exact bits of cuRAND's Philox state, which the GPU tests compare on the device too.
+  const std::uint64_t keys[] = {0, 1, 0xFFFFFFFFULL, 0x123456789ABCDEF0ULL, ~0ULL};
+  const std::uint64_t paths[] = {0, 1, 4294967295ULL, 4294967296ULL, 999999999999ULL};
+  for (std::uint64_t key : keys) {
+    for (std::uint64_t path : paths) {
+      curandStatePhilox4_32_10_t state;
+      curand_init(key, path, 0, &state);
+      RandomStream stream(key, path);
+      for (int i = 0; i < 23; ++i)
+        ASSERT_EQ(stream.bits(), curand(&state)) << "key " << key << " path " << path << " #" << i;
+      for (int month : {0, 1, 7, 59, 1199}) {
+        curand_init(key, path, 4ULL * static_cast<std::uint64_t>(month), &state);
+        const uint4 expected = curand4(&state);
+        double u[4];
+        monthly_uniforms(key, path, month, u);
+        EXPECT_EQ(u[0], bits_to_uniform(expected.x));
+        EXPECT_EQ(u[1], bits_to_uniform(expected.y));
+        EXPECT_EQ(u[2], bits_to_uniform(expected.z));
+        EXPECT_EQ(u[3], bits_to_uniform(expected.w));
+      }
+    }
+  }
 }
 
 TEST(Streams, AddingComponentsDoesNotChangeExistingDraws) {
