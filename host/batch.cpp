@@ -12,6 +12,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "host/backend_cpu.h"
 #include "host/binary_io.h"
 #include "host/errors.h"
 #include "host/output_files.h"
@@ -141,8 +142,7 @@ RunResults run_batch(const Scenario& scenario, const FlatScenario& flat,
     if (options.resume && !options.quiet)
       std::cerr << "caprisk: no checkpoint at " << options.checkpoint_path
                 << " yet: starting from the beginning\n";
-    state.reducer =
-        std::make_unique<StreamingReducer>(scenario, layout, scenario.paths, limits_for(layout));
+    state.reducer = fresh_reducer(scenario, flat, options.threads);
   }
 
   const StopSignals signals;
@@ -209,6 +209,20 @@ RunResults run_batch(const Scenario& scenario, const FlatScenario& flat,
   return state.reducer->results();
 }
 
+std::unique_ptr<StreamingReducer> fresh_reducer(const Scenario& scenario, const FlatScenario& flat,
+                                                int threads) {
+  const PathLayout layout = flat.layout();
+  auto reducer =
+      std::make_unique<StreamingReducer>(scenario, layout, scenario.paths, limits_for(layout));
+  const std::uint64_t count = std::min(scenario.paths, pilot_paths);
+  std::vector<double> values(static_cast<std::size_t>(layout.value_count()) * count);
+  std::vector<std::uint8_t> codes(static_cast<std::size_t>(layout.code_count()) * count);
+  simulate_cpu(flat, scenario.seed, 0, count, PathOutput{values.data(), codes.data(), count},
+               threads, nullptr);
+  reducer->place_root_bins(values.data(), count, count);
+  return reducer;
+}
+
 /// One pass over paths [begin, end) in chunks, without checkpoints.
 void pass_over_range(StreamingReducer& reducer, std::uint64_t begin, std::uint64_t end,
                      std::uint64_t chunk_paths, int threads, const ChunkSimulator& simulate) {
@@ -227,8 +241,7 @@ std::unique_ptr<StreamingReducer> first_pass_slice(const Scenario& scenario,
                                                    const FlatScenario& flat, std::uint64_t begin,
                                                    std::uint64_t end, std::uint64_t chunk_paths,
                                                    int threads, const ChunkSimulator& simulate) {
-  auto reducer = std::make_unique<StreamingReducer>(scenario, flat.layout(), scenario.paths,
-                                                    limits_for(flat.layout()));
+  auto reducer = fresh_reducer(scenario, flat, threads);
   pass_over_range(*reducer, begin, end, chunk_paths, threads, simulate);
   return reducer;
 }

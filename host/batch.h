@@ -43,9 +43,15 @@ RunResults run_batch(const Scenario& scenario, const FlatScenario& flat,
                      const BatchOptions& options, const ChunkSimulator& simulate,
                      BatchReport& report);
 
-}  // namespace caprisk
+/// Paths of the pilot that places the reducer's root bins: the run's first paths, simulated by
+/// the CPU model whatever the backend, so that every backend, rank and shard places the same
+/// bins. 16384 paths put the wanted ranks of a run of up to ~10^8 paths into bins small enough
+/// to keep, so most runs take two passes (docs/ARCHITECTURE.md, "Reduction").
+constexpr std::uint64_t pilot_paths = 16384;
 
-namespace caprisk {
+/// A reducer for a fresh run, its root bins placed by the pilot.
+std::unique_ptr<StreamingReducer> fresh_reducer(const Scenario& scenario, const FlatScenario& flat,
+                                                int threads);
 
 /// One pass of `reducer` over paths [begin, end), in chunks (no checkpoints).
 void pass_over_range(StreamingReducer& reducer, std::uint64_t begin, std::uint64_t end,

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "host/batch.h"
 #include "host/errors.h"
 #include "host/shards.h"
 #include "host/streaming.h"
@@ -94,8 +95,16 @@ RunResults run_mpi_batch(const Scenario& scenario, const FlatScenario& flat,
   const PathLayout layout = flat.layout();
   const auto [begin, end] = shard_range(scenario.paths, static_cast<std::uint64_t>(world.rank()),
                                         static_cast<std::uint64_t>(world.size()));
-  auto reducer =
-      std::make_unique<StreamingReducer>(scenario, layout, scenario.paths, limits_for(layout));
+  // Rank 0 places the root bins and sends them to the others, so that ranks on machines whose
+  // CPUs round the model's last bits differently still fill the same bins.
+  std::unique_ptr<StreamingReducer> reducer;
+  std::string placed;
+  if (world.rank() == 0) {
+    reducer = fresh_reducer(scenario, flat, threads);
+    placed = serialize(*reducer);
+  }
+  broadcast_bytes(placed);
+  if (world.rank() != 0) reducer = deserialize(placed, scenario, layout);
   for (;;) {
     pass_over_range(*reducer, begin, end, chunk_paths, threads, simulate);
     std::string state;

@@ -41,7 +41,40 @@ HistogramNode::HistogramNode(double lower_bound, double upper_bound, int bin_cou
       maximum(static_cast<std::size_t>(bin_count), -infinity),
       sums(static_cast<std::size_t>(bin_count), 0) {}
 
+HistogramNode::HistogramNode(std::vector<double> interior_edges, double fixed_scale_)
+    : HistogramNode(0.0, 0.0, static_cast<int>(interior_edges.size()) + 1, fixed_scale_) {
+  edges = std::move(interior_edges);
+  lower = edges.front();
+  upper = edges.back();
+  // Slot of x: floor((x - lower) * lookup_scale), monotone in x, so every edge in an earlier
+  // slot than a value's is below the value and every edge in a later slot above it.
+  const std::size_t slots = edges.size();
+  lookup_scale = upper > lower ? static_cast<double>(slots) / (upper - lower) : 0.0;
+  lookup.assign(slots + 1, 0);
+  std::size_t e = 0;
+  for (std::size_t g = 0; g <= slots; ++g) {
+    while (e < edges.size() && slot_of(edges[e]) < g) ++e;
+    lookup[g] = static_cast<std::uint32_t>(e);
+  }
+}
+
+std::size_t HistogramNode::slot_of(double value) const {
+  const double position = (value - lower) * lookup_scale;
+  if (!(position > 0)) return 0;
+  const std::size_t last = lookup.size() - 2;
+  return position >= static_cast<double>(last) ? last : static_cast<std::size_t>(position);
+}
+
 int HistogramNode::bin_of(double value) const {
+  if (!edges.empty()) {
+    // The bin is the number of edges <= value.
+    if (value < edges.front()) return 0;
+    if (value >= edges.back()) return bins - 1;
+    const std::size_t slot = slot_of(value);
+    const double* first = edges.data() + lookup[slot];
+    const double* last = edges.data() + lookup[slot + 1];
+    return static_cast<int>(std::upper_bound(first, last, value) - edges.data());
+  }
   if (!(upper > lower)) return 0;
   const double position = (value - lower) * (static_cast<double>(bins) / (upper - lower));
   if (!(position >= 0)) return 0;
@@ -90,6 +123,114 @@ std::vector<double> cell_upper_bounds(const Scenario& s, PathLayout layout) {
     upper[layout.shortfall(sites, r)] = bound(program);
   }
   return upper;
+}
+
+namespace {
+
+/// Interior edges for one cell's root from its sorted pilot sample (see place_root_bins):
+///  - around each wanted level, the pilot's order statistics within 5 standard errors of it
+///    (plus two), each gap between distinct neighbours split into k equal parts, k as large as
+///    the budget allows: there the bins hold about 1 / (k m) of the paths each;
+///  - every 64th pilot value elsewhere, so a wrong guess costs a refinement, not the run;
+///  - for a value the pilot holds twice or more (an atom: exact zeros, a site's whole target),
+///    edges at it and just above it, so it has a bin of its own that needs no values kept.
+std::vector<double> pilot_edges(const std::vector<double>& sorted,
+                                const std::vector<double>& levels, std::size_t budget) {
+  const std::size_t m = sorted.size();
+  std::vector<double> edges;
+  if (m == 0) return edges;
+  // Windows of pilot indices [first, last], merged.
+  std::vector<std::pair<std::size_t, std::size_t>> windows;
+  for (double level : levels) {
+    const double centre = level * static_cast<double>(m);
+    const double half = 5.0 * std::sqrt(static_cast<double>(m) * level * (1.0 - level)) + 2.0;
+    const auto first = static_cast<std::size_t>(std::max(0.0, std::floor(centre - half)));
+    const auto last =
+        static_cast<std::size_t>(std::min(static_cast<double>(m - 1), std::ceil(centre + half)));
+    if (first > last) continue;
+    if (!windows.empty() && first <= windows.back().second + 1)
+      windows.back().second = std::max(windows.back().second, last);
+    else
+      windows.emplace_back(first, last);
+  }
+  std::vector<double> atoms;
+  for (std::size_t j = 0; j + 1 < m; ++j)
+    if (sorted[j] == sorted[j + 1] && (atoms.empty() || atoms.back() != sorted[j]))
+      atoms.push_back(sorted[j]);
+  std::vector<std::size_t> gaps;  // j: the gap (sorted[j], sorted[j + 1]) lies in a window
+  for (const auto& [first, last] : windows)
+    for (std::size_t j = first; j < last && j + 1 < m; ++j)
+      if (sorted[j] < sorted[j + 1]) gaps.push_back(j);
+  const std::size_t coarse = (m + 63) / 64;
+  const std::size_t fixed = coarse + 2 * atoms.size();
+  const std::size_t room = budget > fixed ? budget - fixed : 0;
+  // k parts per gap; with more gaps than room, every step-th gap's left end only.
+  const std::size_t parts = gaps.empty() ? 1 : std::max<std::size_t>(1, room / gaps.size());
+  const std::size_t step = gaps.empty() || room >= gaps.size()
+                               ? 1
+                               : (gaps.size() + room - 1) / std::max<std::size_t>(1, room);
+  edges.reserve(fixed + gaps.size() * parts / step + 1);
+  for (std::size_t j = 0; j < m; j += 64) edges.push_back(sorted[j]);
+  for (double atom : atoms) {
+    edges.push_back(atom);
+    edges.push_back(std::nextafter(atom, infinity));
+  }
+  for (std::size_t g = 0; g < gaps.size(); g += step) {
+    const double a = sorted[gaps[g]], b = sorted[gaps[g] + 1];
+    edges.push_back(a);
+    for (std::size_t i = 1; i < parts; ++i)
+      edges.push_back(a + (b - a) * (static_cast<double>(i) / static_cast<double>(parts)));
+    edges.push_back(b);
+  }
+  std::sort(edges.begin(), edges.end());
+  edges.erase(std::unique(edges.begin(), edges.end()), edges.end());
+  if (edges.size() > budget) {  // over budget (rounding of the shares above): thin evenly,
+    // keeping every atom and the edge just above it
+    std::vector<double> thinned;
+    const double keep = static_cast<double>(budget) / static_cast<double>(edges.size());
+    double owed = 0;
+    bool after_atom = false;
+    for (double e : edges) {
+      const bool atom = std::binary_search(atoms.begin(), atoms.end(), e);
+      owed += keep;
+      if (owed >= 1.0 || atom || after_atom) {
+        thinned.push_back(e);
+        owed = std::max(0.0, owed - 1.0);
+      }
+      after_atom = atom;
+    }
+    edges = std::move(thinned);
+  }
+  if (edges.size() > budget) {  // more atoms than the budget: evenly, atoms or not
+    std::vector<double> thinned;
+    for (std::size_t i = 0; i < budget; ++i) thinned.push_back(edges[i * edges.size() / budget]);
+    edges = std::move(thinned);
+  }
+  return edges;
+}
+
+}  // namespace
+
+void StreamingReducer::place_root_bins(const double* values, std::uint64_t count,
+                                       std::uint64_t stride) {
+  if (pass_ != 1) throw RuntimeFailure("internal: root bins placed after the first pass");
+  std::vector<double> levels;
+  const std::uint64_t n = std::max<std::uint64_t>(1, paths_);
+  for (std::uint64_t rank : needed_ranks())
+    levels.push_back((static_cast<double>(rank) + 0.5) / static_cast<double>(n));
+  const auto budget = static_cast<std::size_t>(std::max(2, limits_.root_bins / 2));
+  std::vector<double> sample(count);
+  for (std::size_t c = 0; c < cells_.size(); ++c) {
+    const CellAccumulator& cell = cells_[c];
+    if (cell.root->complete || std::any_of(cell.root->counts.begin(), cell.root->counts.end(),
+                                           [](std::uint64_t k) { return k != 0; }))
+      throw RuntimeFailure("internal: root bins placed after values were added");
+    std::copy_n(values + c * stride, count, sample.begin());
+    std::sort(sample.begin(), sample.end());
+    std::vector<double> edges = pilot_edges(sample, levels, budget);
+    if (edges.empty()) continue;
+    cells_[c].root = std::make_unique<HistogramNode>(std::move(edges), cell.scale);
+  }
 }
 
 StreamingReducer::StreamingReducer(const Scenario& scenario, PathLayout layout, std::uint64_t paths,
@@ -359,8 +500,10 @@ void StreamingReducer::merge_first_pass(const StreamingReducer& other) {
     cell.positive += from.positive;
     HistogramNode& node = *cell.root;
     const HistogramNode& source = *from.root;
-    if (node.bins != source.bins)
-      throw UserError("partial results were made with different histogram sizes");
+    if (node.bins != source.bins || node.edges != source.edges)
+      throw UserError(
+          "partial results were made with different histogram bins (the pilot that places "
+          "them ran on builds or machines that compute the model differently)");
     for (int b = 0; b < node.bins; ++b) {
       node.counts[b] += source.counts[b];
       node.minimum[b] = std::min(node.minimum[b], source.minimum[b]);
@@ -378,7 +521,7 @@ namespace {
 
 /// Adds the parts of `source` filled in the current pass to `node` (same plan on both sides).
 void merge_filled(HistogramNode& node, const HistogramNode& source) {
-  if (node.bins != source.bins || node.complete != source.complete)
+  if (node.bins != source.bins || node.edges != source.edges || node.complete != source.complete)
     throw RuntimeFailure("internal: merging reducers with different plans");
   if (!node.complete) {
     for (int b = 0; b < node.bins; ++b) {
@@ -424,7 +567,7 @@ std::uint64_t StreamingReducer::kept_values() const {
 
 namespace {
 
-constexpr char magic[] = "CAPRISK-STREAM-2";
+constexpr char magic[] = "CAPRISK-STREAM-3";
 
 using binary::get;
 using binary::get_vector;
@@ -436,6 +579,7 @@ void save_node(std::ostream& out, const HistogramNode& node) {
   put(out, node.upper);
   put(out, node.bins);
   put(out, node.scale);
+  put_vector(out, node.edges);
   put(out, node.complete);
   put_vector(out, node.counts);
   put_vector(out, node.minimum);
@@ -463,7 +607,17 @@ std::unique_ptr<HistogramNode> load_node(std::istream& in, int depth,
   const auto scale = get<double>(in);
   if (bins < 1 || bins > std::max(limits.root_bins, limits.refine_bins))
     throw UserError("checkpoint is corrupted (bad bin count)");
-  auto node = std::make_unique<HistogramNode>(lower, upper, bins, scale);
+  std::vector<double> edges = get_vector<double>(in, static_cast<std::uint64_t>(bins - 1));
+  std::unique_ptr<HistogramNode> node;
+  if (edges.empty()) {
+    node = std::make_unique<HistogramNode>(lower, upper, bins, scale);
+  } else {
+    if (edges.size() + 1 != static_cast<std::size_t>(bins) ||
+        std::adjacent_find(edges.begin(), edges.end(), std::greater_equal<>()) != edges.end() ||
+        !std::isfinite(edges.front()) || !std::isfinite(edges.back()))
+      throw UserError("checkpoint is corrupted (bad histogram edges)");
+    node = std::make_unique<HistogramNode>(std::move(edges), scale);
+  }
   node->complete = get<bool>(in);
   const auto n = static_cast<std::uint64_t>(bins);
   node->counts = get_vector<std::uint64_t>(in, n);

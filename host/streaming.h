@@ -31,13 +31,21 @@ struct FixedPointSum {
   long double value(double scale) const { return static_cast<long double>(total) / scale; }
 };
 
-/// A histogram over [lower, upper] with per-bin count, min, max and fixed-point sum; a bin may
-/// own a finer histogram (its values refined) or its collected values.
+/// A histogram with per-bin count, min, max and fixed-point sum: `bins` equal bins over
+/// [lower, upper], or bins between given edges. A bin may own a finer histogram (its values
+/// refined) or its collected values.
 struct HistogramNode {
   double lower = 0;
   double upper = 0;
   int bins = 0;
   double scale = 0;  ///< fixed-point scale of the sums
+  /// Interior edges, increasing: bin b holds [edges[b-1], edges[b]) (open-ended at both ends),
+  /// so bins = edges.size() + 1. Empty: equal bins over [lower, upper].
+  std::vector<double> edges;
+  /// Finds a value's bin among the edges in O(1) plus a short search: slot g of an equal grid
+  /// over [edges.front(), edges.back()] starts at edge index lookup[g].
+  std::vector<std::uint32_t> lookup;
+  double lookup_scale = 0;
   std::vector<std::uint64_t> counts;
   std::vector<double> minimum;
   std::vector<double> maximum;
@@ -52,7 +60,10 @@ struct HistogramNode {
   bool complete = false;          ///< filled by a finished pass
 
   HistogramNode(double lower_bound, double upper_bound, int bin_count, double fixed_scale);
+  /// Bins between `interior_edges` (increasing, distinct, at least one).
+  HistogramNode(std::vector<double> interior_edges, double fixed_scale);
   int bin_of(double value) const;
+  std::size_t slot_of(double value) const;
   void add(double value);
 };
 
@@ -73,7 +84,8 @@ struct CellAccumulator {
 std::vector<double> cell_upper_bounds(const Scenario& scenario, PathLayout layout);
 
 /// Sizes of the streaming reducer: memory is about cells x (root_bins + needed bins x
-/// refine_bins) x 32 bytes plus at most cells x needed ranks x collect_cap values.
+/// refine_bins) x 32 bytes plus at most cells x needed ranks x collect_cap values. Roots
+/// placed by a pilot (place_root_bins) use at most root_bins / 2 bins of ~52 bytes.
 struct StreamingLimits {
   int root_bins = 16384;
   int refine_bins = 128;             ///< bins of a refined bin's histogram
@@ -91,6 +103,13 @@ class StreamingReducer {
                    StreamingLimits limits = {});
   StreamingReducer(const StreamingReducer&) = delete;
   StreamingReducer& operator=(const StreamingReducer&) = delete;
+
+  /// Replaces the equal root bins, before the first pass, with bins placed by a pilot sample
+  /// of the run's own paths (`count` paths, cell-major with `stride`): fine where the pilot
+  /// puts the wanted ranks, coarse elsewhere, a bin of its own for every value the pilot saw
+  /// twice. The tables stay exact whatever the pilot; it decides only how many refining passes
+  /// they take (one, unless the pilot was badly wrong or the run is very large).
+  void place_root_bins(const double* values, std::uint64_t count, std::uint64_t stride);
 
   /// 1 for the first pass (everything is counted), 2, 3, ... for the refining passes.
   int pass() const { return pass_; }
@@ -123,6 +142,8 @@ class StreamingReducer {
                                                 PathLayout layout);
 
   const StreamingLimits& limits() const { return limits_; }
+  /// A cell's root histogram (tests and diagnostics).
+  const HistogramNode& root(int cell) const { return *cells_[static_cast<std::size_t>(cell)].root; }
   PathLayout layout() const { return layout_; }
 
  private:

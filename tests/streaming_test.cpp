@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <sstream>
 
 #include "test_support.h"
@@ -62,6 +63,117 @@ Scenario default_scenario(std::uint64_t paths) {
   s.paths = paths;
   s.percentiles = {0, 1, 2.5, 5, 10, 25, 50, 75, 90, 95, 99, 99.9, 100};
   return s;
+}
+
+/// The first `count` paths of a simulation, cell-major: a pilot sample.
+std::vector<double> first_paths(testing::Simulation& sim, std::uint64_t count) {
+  const PathLayout layout = sim.layout();
+  std::vector<double> values(static_cast<std::size_t>(layout.value_count()) * count);
+  for (int c = 0; c < layout.value_count(); ++c)
+    std::copy(sim.samples.column(c), sim.samples.column(c) + count, values.begin() + c * count);
+  return values;
+}
+
+TEST(HistogramEdges, BinIsTheNumberOfEdgesAtOrBelowTheValue) {
+  // Sparse edges, a dense cluster (many edges per lookup slot) and an atom's pair of edges.
+  std::vector<double> edges = {-3.0, 0.0, std::nextafter(0.0, 1.0), 10.0, 1e6};
+  for (int i = 0; i < 2000; ++i) edges.push_back(5.0 + i * 1e-9);
+  std::sort(edges.begin(), edges.end());
+  const HistogramNode node(edges, 1.0);
+  ASSERT_EQ(node.bins, static_cast<int>(edges.size()) + 1);
+  std::mt19937_64 engine(3);
+  std::vector<double> probes = {-1e300, -3.0, 0.0, -0.0, 1e-320, 1e6, 2e6, 5.0, 5.0 + 1999e-9};
+  for (double e : edges) {
+    probes.push_back(e);
+    probes.push_back(std::nextafter(e, -1e308));
+    probes.push_back(std::nextafter(e, 1e308));
+  }
+  for (int i = 0; i < 20000; ++i) {
+    probes.push_back(std::uniform_real_distribution<double>(-5, 12)(engine));
+    probes.push_back(std::uniform_real_distribution<double>(5.0, 5.0 + 2e-6)(engine));
+  }
+  for (double v : probes) {
+    const auto expected = std::upper_bound(edges.begin(), edges.end(), v) - edges.begin();
+    ASSERT_EQ(node.bin_of(v), expected) << "value " << v;
+  }
+}
+
+TEST(Streaming, PilotPlacedBinsAreExactAndNeedOneRefiningPass) {
+  testing::Simulation sorted(default_scenario(30011), 2);  // reduce() sorts its samples
+  const RunResults expected = reduce(sorted.samples, sorted.scenario.percentiles, 2);
+  testing::Simulation sim(default_scenario(30011), 2);
+  StreamingReducer reducer(sim.scenario, sim.layout(), sim.scenario.paths);
+  const std::vector<double> pilot = first_paths(sim, 4096);
+  reducer.place_root_bins(pilot.data(), 4096, 4096);
+  for (int c = 0; c < sim.layout().value_count(); ++c)
+    EXPECT_LE(reducer.root(c).bins, reducer.limits().root_bins / 2 + 1) << "cell " << c;
+  EXPECT_EQ(stream(sim, reducer, 7000, 2), 2);
+  expect_same_tables(reducer.results(), expected, 1e-12);
+}
+
+TEST(Streaming, AWrongPilotCostsPassesNotExactness) {
+  // Bins placed from a pilot of another scenario's values (every value halved): the wanted
+  // ranks land in the wrong bins, refinements follow, the tables stay the full sort's.
+  testing::Simulation sorted(default_scenario(8000), 2);
+  const RunResults expected = reduce(sorted.samples, sorted.scenario.percentiles, 2);
+  testing::Simulation sim(default_scenario(8000), 2);
+  StreamingReducer reducer(sim.scenario, sim.layout(), sim.scenario.paths, {512, 16, 32});
+  std::vector<double> pilot = first_paths(sim, 2000);
+  for (double& v : pilot) v *= 0.5;
+  reducer.place_root_bins(pilot.data(), 2000, 2000);
+  EXPECT_GE(stream(sim, reducer, 3000, 2), 3);
+  expect_same_tables(reducer.results(), expected, 1e-12);
+}
+
+TEST(Streaming, AValueThePilotSawTwiceGetsABinOfItsOwn) {
+  testing::Simulation sim(default_scenario(20000), 2);
+  StreamingReducer reducer(sim.scenario, sim.layout(), sim.scenario.paths);
+  const std::vector<double> pilot = first_paths(sim, 16384);
+  reducer.place_root_bins(pilot.data(), 16384, 16384);
+  stream(sim, reducer, 20000, 2);
+  const PathLayout layout = sim.layout();
+  int atoms = 0;
+  for (int c = 0; c < layout.value_count(); ++c) {
+    std::vector<double> sorted(pilot.begin() + c * 16384, pilot.begin() + (c + 1) * 16384);
+    std::sort(sorted.begin(), sorted.end());
+    for (std::size_t j = 0; j + 1 < sorted.size(); ++j) {
+      if (sorted[j] != sorted[j + 1] || (j > 0 && sorted[j - 1] == sorted[j])) continue;
+      const HistogramNode& root = reducer.root(c);
+      const int bin = root.bin_of(sorted[j]);
+      ASSERT_GT(root.counts[bin], 1u) << "cell " << c;
+      EXPECT_EQ(root.minimum[bin], sorted[j]) << "cell " << c;
+      EXPECT_EQ(root.maximum[bin], sorted[j]) << "cell " << c;
+      ++atoms;
+    }
+  }
+  // Exact zeros (met targets), integer months late, a site's whole target: plenty of them.
+  EXPECT_GE(atoms, layout.value_count());
+}
+
+TEST(Streaming, PilotBinsSurviveACheckpointAndMustMatchToMerge) {
+  testing::Simulation sim(default_scenario(5000), 2);
+  const PathLayout layout = sim.layout();
+  const std::vector<double> pilot = first_paths(sim, 1000);
+  StreamingReducer whole(sim.scenario, layout, 5000);
+  whole.place_root_bins(pilot.data(), 1000, 1000);
+  stream(sim, whole, 5000, 2);
+
+  StreamingReducer placed(sim.scenario, layout, 5000);
+  placed.place_root_bins(pilot.data(), 1000, 1000);
+  std::stringstream saved;
+  placed.save(saved);
+  std::unique_ptr<StreamingReducer> loaded = StreamingReducer::load(saved, sim.scenario, layout);
+  for (int c = 0; c < layout.value_count(); ++c)
+    ASSERT_EQ(loaded->root(c).edges, placed.root(c).edges) << "cell " << c;
+  stream(sim, *loaded, 1234, 1);
+  expect_same_tables(loaded->results(), whole.results(), 0.0);
+
+  StreamingReducer other(sim.scenario, layout, 5000);
+  const std::vector<double> another = first_paths(sim, 999);
+  other.place_root_bins(another.data(), 999, 999);
+  StreamingReducer again(sim.scenario, layout, 5000);
+  again.place_root_bins(pilot.data(), 1000, 1000);
+  EXPECT_THROW(again.merge_first_pass(other), UserError);
 }
 
 TEST(Streaming, EqualsTheFullSortBitForBit) {
