@@ -85,7 +85,10 @@ class DeviceScenario {
         sites_(flat.sites().data(), flat.sites().size()),
         funding_(flat.funding().data(), flat.funding().size()),
         site_order_(flat.site_order().data(), flat.site_order().size()),
-        report_months_(flat.report_months().data(), flat.report_months().size()) {
+        report_months_(flat.report_months().data(), flat.report_months().size()),
+        target_by_month_(flat.target_by_month().data(), flat.target_by_month().size()),
+        packaging_cap_by_month_(flat.packaging_cap_by_month().data(),
+                                flat.packaging_cap_by_month().size()) {
     ScenarioView view = flat.view();
     view.points = points_.data();
     view.suppliers = suppliers_.data();
@@ -94,6 +97,9 @@ class DeviceScenario {
     view.funding = funding_.data();
     view.site_order = site_order_.data();
     view.report_months = report_months_.data();
+    view.target_by_month = target_by_month_.data();
+    view.packaging_cap_by_month =
+        flat.packaging_cap_by_month().empty() ? nullptr : packaging_cap_by_month_.data();
     CAPRISK_CUDA_TRY(cudaMemcpyToSymbol(scenario_constant, &view, sizeof view));
   }
 
@@ -105,6 +111,8 @@ class DeviceScenario {
   DeviceBuffer<int> funding_;
   DeviceBuffer<int> site_order_;
   DeviceBuffer<int> report_months_;
+  DeviceBuffer<double> target_by_month_;
+  DeviceBuffer<double> packaging_cap_by_month_;
 };
 
 /// Launches paths [first, first + count) into `out` at column offset `offset`.

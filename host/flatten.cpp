@@ -95,6 +95,14 @@ FlatScenario::FlatScenario(const Scenario& scenario) {
     return scenario.sites[a].priority < scenario.sites[b].priority;
   });
   report_months_ = scenario.report_months;
+  const int months = scenario.horizon_months;
+  for (const SiteParams& site : sites_)
+    for (int t = 0; t < months; ++t)
+      target_by_month_.push_back(schedule_value(points_.data(), site.target_gw, t));
+  if (program.packaging_cap_gw.count > 0)
+    for (int t = 0; t < months; ++t)
+      packaging_cap_by_month_.push_back(
+          schedule_value(points_.data(), program.packaging_cap_gw, t));
 
   CopulaParams copula{};
   const Correlation& c = scenario.correlation;
@@ -119,6 +127,9 @@ FlatScenario::FlatScenario(const Scenario& scenario) {
   view_.funding = funding_.data();
   view_.site_order = site_order_.data();
   view_.report_months = report_months_.data();
+  view_.target_by_month = target_by_month_.data();
+  view_.packaging_cap_by_month =
+      packaging_cap_by_month_.empty() ? nullptr : packaging_cap_by_month_.data();
   view_.program = program;
   view_.copula = copula;
 }

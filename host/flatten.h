@@ -27,6 +27,8 @@ class FlatScenario {
   const std::vector<int>& funding() const { return funding_; }
   const std::vector<int>& site_order() const { return site_order_; }
   const std::vector<int>& report_months() const { return report_months_; }
+  const std::vector<double>& target_by_month() const { return target_by_month_; }
+  const std::vector<double>& packaging_cap_by_month() const { return packaging_cap_by_month_; }
 
  private:
   ScheduleRef add_schedule(const Schedule& schedule);
@@ -38,6 +40,8 @@ class FlatScenario {
   std::vector<int> funding_;
   std::vector<int> site_order_;
   std::vector<int> report_months_;
+  std::vector<double> target_by_month_;
+  std::vector<double> packaging_cap_by_month_;
   ScenarioView view_{};
 };
 

@@ -235,8 +235,7 @@ CAPRISK_DEVICE inline void simulate_path(const ScenarioView& s, std::uint64_t se
       }
       double gw = good_stacks * program.stacks_per_wafer * program.package_yield.at(produced) *
                   gw_per_good_stack;
-      if (s.program.packaging_cap_gw.count > 0)
-        gw = min_of(gw, schedule_value(s.points, s.program.packaging_cap_gw, produced));
+      if (s.packaging_cap_by_month != nullptr) gw = min_of(gw, s.packaging_cap_by_month[produced]);
       inventory += gw;
       if (trace != nullptr && trace->arrived_gw != nullptr) trace->arrived_gw[t] = gw;
     } else if (trace != nullptr && trace->arrived_gw != nullptr) {
@@ -281,7 +280,7 @@ CAPRISK_DEVICE inline void simulate_path(const ScenarioView& s, std::uint64_t se
       const SiteParams& p = s.sites[i];
       const SiteInputs& in = sites[i];
       const int* funded_by = s.funding + p.funding_first;
-      const double target = schedule_value(s.points, p.target_gw, t);
+      const double target = s.target_by_month[i * s.horizon_months + t];
       const double power = in.power_fails
                                ? 0.0
                                : in.power_availability * schedule_value(s.points, p.power_schedule,

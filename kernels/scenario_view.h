@@ -97,6 +97,11 @@ struct ScenarioView {
   const int* funding;        ///< deal indices of every site's funded_by, concatenated
   const int* site_order;     ///< sites by priority, ties in config order
   const int* report_months;  ///< month indices, increasing
+  /// Every site's target at each month, [site * horizon_months + t]: the target schedule
+  /// evaluated once on the host rather than on every path (same values, same rounding).
+  const double* target_by_month;
+  /// The packaging cap at each production month 0 .. horizon_months - 1; null: no cap.
+  const double* packaging_cap_by_month;
   ProgramParams program;
   CopulaParams copula;
 };
