@@ -3,6 +3,7 @@
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <random>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "host/flatten.h"
 #include "host/results.h"
 #include "host/statistics.h"
+#include "host/streaming.h"
 #include "kernels/model.h"
 
 namespace caprisk {
@@ -61,6 +63,29 @@ void BM_reduce_column(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * n));
 }
 BENCHMARK(BM_reduce_column)->Arg(1 << 16)->Arg(1 << 20);
+
+/// The first pass of the streaming reducer (the reduction every CPU run uses) over one chunk
+/// of the default scenario, bins placed by a pilot of the same paths, on one thread:
+/// values/s (paths x value cells).
+void BM_reduce_streaming_first_pass(benchmark::State& state) {
+  const FlatScenario flat(default_scenario());
+  const PathLayout layout = flat.layout();
+  constexpr std::uint64_t paths = 16384;
+  SampleStore samples(layout, paths);
+  simulate_cpu(flat, 1, 0, paths, samples.output(), 0, nullptr);
+  std::vector<double> values(static_cast<std::size_t>(layout.value_count()) * paths);
+  std::vector<std::uint8_t> codes(static_cast<std::size_t>(layout.code_count()) * paths);
+  for (int c = 0; c < layout.value_count(); ++c)
+    std::copy_n(samples.column(c), paths, values.begin() + c * paths);
+  for (int c = 0; c < layout.code_count(); ++c)
+    std::copy_n(samples.codes(c), paths, codes.begin() + c * paths);
+  StreamingReducer reducer(default_scenario(), layout, 1000000, limits_for(layout));
+  reducer.place_root_bins(values.data(), paths, paths);
+  for (auto _ : state) reducer.add_chunk(values.data(), codes.data(), paths, paths, 1);
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * paths) *
+                          layout.value_count());
+}
+BENCHMARK(BM_reduce_streaming_first_pass);
 
 /// A chunk of paths on all cores, simulation only: paths/s of the CPU backend.
 void BM_cpu_run_chunk(benchmark::State& state) {

@@ -366,7 +366,7 @@ bool StreamingReducer::value_at(const HistogramNode& node, std::uint64_t rank,
   return false;
 }
 
-void StreamingReducer::plan_rank(HistogramNode& node, std::uint64_t rank) {
+void StreamingReducer::plan_rank(HistogramNode& node, std::uint64_t rank, std::uint64_t& spare) {
   int bin = 0;
   std::uint64_t within = 0;
   locate(node, rank, bin, within);
@@ -374,8 +374,11 @@ void StreamingReducer::plan_rank(HistogramNode& node, std::uint64_t rank) {
   if (const auto child = node.children.find(bin); child != node.children.end()) {
     // A child planned for an earlier rank in this same step is still empty: it gets filled
     // in the next pass and planned after that, not now.
-    if (child->second->complete) plan_rank(*child->second, within);
+    if (child->second->complete) plan_rank(*child->second, within, spare);
   } else if (node.counts[bin] <= limits_.collect_cap) {  // collect its values next pass
+    node.collected[bin].values.reserve(node.counts[bin]);
+  } else if (node.counts[bin] <= 4 * limits_.collect_cap && node.counts[bin] <= spare) {
+    spare -= node.counts[bin];  // a little over the cap: keep it too rather than refine
     node.collected[bin].values.reserve(node.counts[bin]);
   } else {  // a finer histogram over the bin's own range; fixed size, so memory stays bounded
     node.children[bin] = std::make_unique<HistogramNode>(node.minimum[bin], node.maximum[bin],
@@ -402,11 +405,12 @@ bool StreamingReducer::finish_pass() {
   for (auto& cell : cells_) complete_pass(*cell.root);
   const std::vector<std::uint64_t> ranks = needed_ranks();
   bool resolved = true;
+  std::uint64_t spare = limits_.spare_values;
   for (auto& cell : cells_) {
     for (std::uint64_t rank : ranks) {
       double value = 0;
       if (!value_at(*cell.root, rank, value)) {
-        plan_rank(*cell.root, rank);
+        plan_rank(*cell.root, rank, spare);
         resolved = false;
       }
     }
@@ -633,7 +637,7 @@ std::unique_ptr<HistogramNode> load_node(std::istream& in, int depth,
     const auto bin = get<int>(in);
     auto& kept = node->collected[bin];
     kept.complete = get<bool>(in);
-    kept.values = get_vector<double>(in, limits.collect_cap);
+    kept.values = get_vector<double>(in, 4 * limits.collect_cap);
   }
   const auto children = get<std::uint64_t>(in);
   if (children > n) throw UserError("checkpoint is corrupted (too many refined bins)");
@@ -670,7 +674,8 @@ std::unique_ptr<StreamingReducer> StreamingReducer::load(std::istream& in, const
     throw UserError("not a caprisk checkpoint (or one from an incompatible version)");
   const auto limits = get<StreamingLimits>(in);
   if (limits.root_bins < 1 || limits.root_bins > (1 << 24) || limits.refine_bins < 2 ||
-      limits.refine_bins > (1 << 24) || limits.collect_cap > (1ULL << 32))
+      limits.refine_bins > (1 << 24) || limits.collect_cap > (1ULL << 32) ||
+      limits.spare_values > (1ULL << 40))
     throw UserError("checkpoint is corrupted (bad reducer sizes)");
   const auto paths = get<std::uint64_t>(in);
   auto reducer = std::make_unique<StreamingReducer>(scenario, layout, paths, limits);

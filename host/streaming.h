@@ -84,12 +84,17 @@ struct CellAccumulator {
 std::vector<double> cell_upper_bounds(const Scenario& scenario, PathLayout layout);
 
 /// Sizes of the streaming reducer: memory is about cells x (root_bins + needed bins x
-/// refine_bins) x 32 bytes plus at most cells x needed ranks x collect_cap values. Roots
-/// placed by a pilot (place_root_bins) use at most root_bins / 2 bins of ~52 bytes.
+/// refine_bins) x 32 bytes plus at most cells x needed ranks x collect_cap values, plus
+/// spare_values. Roots placed by a pilot (place_root_bins) use at most root_bins / 2 bins of
+/// ~52 bytes.
 struct StreamingLimits {
   int root_bins = 16384;
   int refine_bins = 128;             ///< bins of a refined bin's histogram
-  std::uint64_t collect_cap = 2048;  ///< values kept per bin at most; more: refine the bin
+  std::uint64_t collect_cap = 2048;  ///< values kept per bin; more: refine the bin...
+  /// ...unless it holds at most 4 x collect_cap values and this many (4 MB) spare values,
+  /// shared by the whole pass, still cover it: then keeping it saves a pass. Bins are taken
+  /// in a fixed order (cells, then ranks), so the plan never depends on threads or chunks.
+  std::uint64_t spare_values = 524288;
 };
 
 /// Limits for a layout: root histograms within a fixed memory budget (512 MB at most, however
@@ -152,7 +157,7 @@ class StreamingReducer {
   /// The value of rank r in a node; false when its bin still needs a pass.
   bool value_at(const HistogramNode& node, std::uint64_t rank, double& value) const;
   /// Prepares the next pass for an unresolved rank: collect its bin's values, or refine it.
-  void plan_rank(HistogramNode& node, std::uint64_t rank);
+  void plan_rank(HistogramNode& node, std::uint64_t rank, std::uint64_t& spare);
   /// Sum of the values with rank >= r in a node (r is resolved).
   long double sum_from(const HistogramNode& node, std::uint64_t rank) const;
 
