@@ -45,8 +45,8 @@ RunResults run_batch(const Scenario& scenario, const FlatScenario& flat,
 
 /// Paths of the pilot that places the reducer's root bins: the run's first paths, simulated by
 /// the CPU model whatever the backend, so that every backend, rank and shard places the same
-/// bins. 16384 paths put the wanted ranks of a run of up to ~10^8 paths into bins small enough
-/// to keep, so most runs take two passes (docs/ARCHITECTURE.md, "Reduction").
+/// bins. With 16384 pilot paths, 1M to 16M paths of the default scenario take two passes
+/// (docs/PERFORMANCE.md).
 constexpr std::uint64_t pilot_paths = 16384;
 
 /// A reducer for a fresh run, its root bins placed by the pilot.
