@@ -214,7 +214,14 @@ std::unique_ptr<StreamingReducer> fresh_reducer(const Scenario& scenario, const 
   const PathLayout layout = flat.layout();
   auto reducer =
       std::make_unique<StreamingReducer>(scenario, layout, scenario.paths, limits_for(layout));
-  const std::uint64_t count = std::min(scenario.paths, pilot_paths);
+  // At most 256 MB of pilot outputs, like a chunk: a layout of many cells gets fewer pilot
+  // paths (coarser bins, perhaps a pass more), never a memory spike.
+  const std::uint64_t bytes_per_path =
+      static_cast<std::uint64_t>(layout.value_count()) * sizeof(double) +
+      static_cast<std::uint64_t>(layout.code_count());
+  const std::uint64_t affordable =
+      std::max<std::uint64_t>(64, (std::uint64_t{256} << 20) / bytes_per_path);
+  const std::uint64_t count = std::min({scenario.paths, pilot_paths, affordable});
   std::vector<double> values(static_cast<std::size_t>(layout.value_count()) * count);
   std::vector<std::uint8_t> codes(static_cast<std::size_t>(layout.code_count()) * count);
   simulate_cpu(flat, scenario.seed, 0, count, PathOutput{values.data(), codes.data(), count},
