@@ -111,6 +111,27 @@ TEST(Streaming, PilotPlacedBinsAreExactAndNeedOneRefiningPass) {
   expect_same_tables(reducer.results(), expected, 1e-12);
 }
 
+TEST(Streaming, PilotPlacedBinsAreExactForTinyRuns) {
+  // A run smaller than the pilot is its own pilot; a handful of paths, where every rank is an
+  // extreme, must still give the full sort's tables (the minimal scenario and the default).
+  for (const char* config : {"configs/minimal.yaml", "configs/stargate.yaml"}) {
+    for (std::uint64_t paths : {1ULL, 2ULL, 3ULL, 17ULL, 1000ULL}) {
+      Scenario s = load_scenario(testing::source_path(config));
+      s.paths = paths;
+      s.percentiles = {0, 1, 50, 99, 100};
+      testing::Simulation sorted(s, 1);
+      const RunResults expected = reduce(sorted.samples, s.percentiles, 1);
+      testing::Simulation sim(s, 1);
+      StreamingReducer reducer(sim.scenario, sim.layout(), paths);
+      const std::vector<double> pilot = first_paths(sim, paths);
+      reducer.place_root_bins(pilot.data(), paths, paths);
+      EXPECT_LE(stream(sim, reducer, 7, 1), 2) << config << ", " << paths << " paths";
+      SCOPED_TRACE(std::string(config) + ", " + std::to_string(paths) + " paths");
+      expect_same_tables(reducer.results(), expected, 1e-12);
+    }
+  }
+}
+
 TEST(Streaming, AWrongPilotCostsPassesNotExactness) {
   // Bins placed from a pilot of another scenario's values (every value halved): the wanted
   // ranks land in the wrong bins, refinements follow, the tables stay the full sort's.
