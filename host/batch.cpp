@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -132,6 +133,7 @@ RunResults run_batch(const Scenario& scenario, const FlatScenario& flat,
   const PathLayout layout = flat.layout();
   const bool checkpoints = !options.checkpoint_path.empty();
   BatchState state;
+  PathOutputs pilot;  // every path's outputs, when the pilot simulated the whole run
   if (options.resume && checkpoints && std::filesystem::exists(options.checkpoint_path)) {
     state = load_checkpoint(options, scenario, layout);
     if (!options.quiet)
@@ -142,7 +144,11 @@ RunResults run_batch(const Scenario& scenario, const FlatScenario& flat,
     if (options.resume && !options.quiet)
       std::cerr << "caprisk: no checkpoint at " << options.checkpoint_path
                 << " yet: starting from the beginning\n";
-    state.reducer = fresh_reducer(scenario, flat, options.threads);
+    state.reducer =
+        fresh_reducer(scenario, flat, options.threads, options.reuse_pilot ? &pilot : nullptr);
+    report.pilot_paths = pilot_path_count(scenario.paths, layout);
+    if (pilot.count < scenario.paths) pilot = PathOutputs{};  // only a whole run is worth keeping
+    report.pilot_was_whole_run = pilot.count > 0;
   }
 
   const StopSignals signals;
@@ -172,7 +178,16 @@ RunResults run_batch(const Scenario& scenario, const FlatScenario& flat,
         throw Interrupted(message, 128 + signal);
       }
       const std::uint64_t count = std::min(chunk, scenario.paths - state.next_path);
-      simulate(state.next_path, count, PathOutput{values.data(), codes.data(), count});
+      if (state.next_path + count <= pilot.count) {  // the same numbers, already computed
+        for (int c = 0; c < layout.value_count(); ++c)
+          std::copy_n(pilot.values.data() + c * pilot.count + state.next_path, count,
+                      values.data() + c * count);
+        for (int c = 0; c < layout.code_count(); ++c)
+          std::copy_n(pilot.codes.data() + c * pilot.count + state.next_path, count,
+                      codes.data() + c * count);
+      } else {
+        simulate(state.next_path, count, PathOutput{values.data(), codes.data(), count});
+      }
       reducer.add_chunk(values.data(), codes.data(), count, count, options.threads);
       state.next_path += count;
       if (checkpoints && ++chunks_since_checkpoint >= options.checkpoint_every) {
@@ -209,24 +224,32 @@ RunResults run_batch(const Scenario& scenario, const FlatScenario& flat,
   return state.reducer->results();
 }
 
-std::unique_ptr<StreamingReducer> fresh_reducer(const Scenario& scenario, const FlatScenario& flat,
-                                                int threads) {
-  const PathLayout layout = flat.layout();
-  auto reducer =
-      std::make_unique<StreamingReducer>(scenario, layout, scenario.paths, limits_for(layout));
-  // At most 256 MB of pilot outputs, like a chunk: a layout of many cells gets fewer pilot
-  // paths (coarser bins, perhaps a pass more), never a memory spike.
+std::uint64_t pilot_path_count(std::uint64_t paths, PathLayout layout) {
   const std::uint64_t bytes_per_path =
       static_cast<std::uint64_t>(layout.value_count()) * sizeof(double) +
       static_cast<std::uint64_t>(layout.code_count());
+  if (paths <= (std::uint64_t{64} << 20) / bytes_per_path) return paths;
+  // At most 256 MB of pilot outputs, like a chunk: a layout of many cells gets fewer pilot
+  // paths (coarser bins, perhaps a pass more), never a memory spike.
   const std::uint64_t affordable =
       std::max<std::uint64_t>(64, (std::uint64_t{256} << 20) / bytes_per_path);
-  const std::uint64_t count = std::min({scenario.paths, pilot_paths, affordable});
-  std::vector<double> values(static_cast<std::size_t>(layout.value_count()) * count);
-  std::vector<std::uint8_t> codes(static_cast<std::size_t>(layout.code_count()) * count);
-  simulate_cpu(flat, scenario.seed, 0, count, PathOutput{values.data(), codes.data(), count},
-               threads, nullptr);
-  reducer->place_root_bins(values.data(), count, count);
+  return std::min({paths, pilot_paths, affordable});
+}
+
+std::unique_ptr<StreamingReducer> fresh_reducer(const Scenario& scenario, const FlatScenario& flat,
+                                                int threads, PathOutputs* pilot) {
+  const PathLayout layout = flat.layout();
+  auto reducer =
+      std::make_unique<StreamingReducer>(scenario, layout, scenario.paths, limits_for(layout));
+  PathOutputs outputs;
+  outputs.count = pilot_path_count(scenario.paths, layout);
+  outputs.values.resize(static_cast<std::size_t>(layout.value_count()) * outputs.count);
+  outputs.codes.resize(static_cast<std::size_t>(layout.code_count()) * outputs.count);
+  simulate_cpu(flat, scenario.seed, 0, outputs.count,
+               PathOutput{outputs.values.data(), outputs.codes.data(), outputs.count}, threads,
+               nullptr);
+  reducer->place_root_bins(outputs.values.data(), outputs.count, outputs.count);
+  if (pilot != nullptr) *pilot = std::move(outputs);
   return reducer;
 }
 

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "host/flatten.h"
 #include "host/results.h"
@@ -24,12 +25,17 @@ struct BatchOptions {
   std::string config_sha256;
   std::string resume_hint;           ///< the command line to print when interrupted
   long long crash_after_bytes = -1;  ///< test hook, see write_file_atomically
+  /// The chunks come from the CPU model, as the pilot's do: when the pilot simulated the whole
+  /// run, the passes read its outputs instead of simulating again.
+  bool reuse_pilot = false;
 };
 
 /// What the batch did, for summary.json.
 struct BatchReport {
   int passes = 0;                      ///< passes over the paths (1 + refining passes)
   std::uint64_t peak_kept_values = 0;  ///< most values held for exact order statistics
+  std::uint64_t pilot_paths = 0;       ///< paths of the pilot that placed the bins (0: resumed)
+  bool pilot_was_whole_run = false;    ///< the passes read the pilot's outputs: one simulation
 };
 
 /// Simulates paths [first, first + count) into `out` (stride count): a backend.
@@ -49,9 +55,21 @@ RunResults run_batch(const Scenario& scenario, const FlatScenario& flat,
 /// (docs/PERFORMANCE.md).
 constexpr std::uint64_t pilot_paths = 16384;
 
-/// A reducer for a fresh run, its root bins placed by the pilot.
+/// Outputs of paths [0, count) of a run, cell-major with stride count.
+struct PathOutputs {
+  std::uint64_t count = 0;
+  std::vector<double> values;
+  std::vector<std::uint8_t> codes;
+};
+
+/// Paths the pilot simulates: the whole run when its outputs fit in 64 MB (a run that small
+/// then costs one simulation), else pilot_paths, and never more than 256 MB of outputs.
+std::uint64_t pilot_path_count(std::uint64_t paths, PathLayout layout);
+
+/// A reducer for a fresh run, its root bins placed by the pilot; the pilot's outputs are
+/// handed to `pilot` when it is given.
 std::unique_ptr<StreamingReducer> fresh_reducer(const Scenario& scenario, const FlatScenario& flat,
-                                                int threads);
+                                                int threads, PathOutputs* pilot = nullptr);
 
 /// One pass of `reducer` over paths [begin, end), in chunks (no checkpoints).
 void pass_over_range(StreamingReducer& reducer, std::uint64_t begin, std::uint64_t end,

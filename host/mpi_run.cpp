@@ -101,6 +101,7 @@ RunResults run_mpi_batch(const Scenario& scenario, const FlatScenario& flat,
   std::string placed;
   if (world.rank() == 0) {
     reducer = fresh_reducer(scenario, flat, threads);
+    report.pilot_paths = pilot_path_count(scenario.paths, layout);
     placed = serialize(*reducer);
   }
   broadcast_bytes(placed);

@@ -251,7 +251,9 @@ int run_scenario_mpi(const Scenario& scenario, const RunOptions& options) {
     summary["rank_devices"] = rank_devices;
     summary["backend_details"] = {{"passes", report.passes},
                                   {"chunk_paths", chunk},
-                                  {"peak_kept_values", report.peak_kept_values}};
+                                  {"peak_kept_values", report.peak_kept_values},
+                                  {"pilot_paths", report.pilot_paths},
+                                  {"passes_read_the_pilot", report.pilot_was_whole_run}};
     summary["wall_seconds"] = seconds_since(started);
     write_outputs(*out, scenario, results, summary, options.quiet);
     return 0;
@@ -311,6 +313,7 @@ int run_scenario(const Scenario& scenario, const RunOptions& options) {
     batch.checkpoint_every = options.checkpoint_every;
     batch.resume = options.resume;
     batch.quiet = options.quiet;
+    batch.reuse_pilot = backend == "cpu";
     batch.config_sha256 = config_sha256;
     batch.resume_hint =
         options.command_line +
@@ -325,7 +328,9 @@ int run_scenario(const Scenario& scenario, const RunOptions& options) {
     simulation_seconds = seconds_since(simulation_start);
     backend_details = {{"passes", report.passes},
                        {"chunk_paths", batch.chunk_paths},
-                       {"peak_kept_values", report.peak_kept_values}};
+                       {"peak_kept_values", report.peak_kept_values},
+                       {"pilot_paths", report.pilot_paths},
+                       {"passes_read_the_pilot", report.pilot_was_whole_run}};
     if (backend == "cuda") {
       backend_details["device"] = options.device;
       backend_details["device_name"] = device_name;

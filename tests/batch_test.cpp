@@ -57,6 +57,23 @@ TEST(Batch, TablesAreByteIdenticalForAnyThreadsAndChunkSize) {
   expect_same_tables(reference, repeat);
 }
 
+TEST(Batch, ARunThatFitsThePilotSimulatesEveryPathOnce) {
+  // 9000 paths of the default scenario (6.6 MB of outputs) are their own pilot: one pass,
+  // read from memory. 100000 paths (73 MB) are not: a 16384-path pilot, then two passes.
+  TempDir dir;
+  const std::string small = dir.file("small"), large = dir.file("large");
+  ASSERT_EQ(run_caprisk(base_run(9000) + " --out " + small).exit_code, 0);
+  const std::string s = read_text(small + "/summary.json");
+  EXPECT_NE(s.find("\"passes\": 1,"), std::string::npos) << s;
+  EXPECT_NE(s.find("\"passes_read_the_pilot\": true"), std::string::npos) << s;
+  EXPECT_NE(s.find("\"pilot_paths\": 9000"), std::string::npos) << s;
+  ASSERT_EQ(run_caprisk(base_run(100000) + " --out " + large).exit_code, 0);
+  const std::string l = read_text(large + "/summary.json");
+  EXPECT_NE(l.find("\"passes\": 2,"), std::string::npos) << l;
+  EXPECT_NE(l.find("\"passes_read_the_pilot\": false"), std::string::npos) << l;
+  EXPECT_NE(l.find("\"pilot_paths\": 16384"), std::string::npos) << l;
+}
+
 /// Starts `caprisk ARGS` in the background (stdout and stderr to /dev/null); returns its pid.
 pid_t spawn(const std::vector<std::string>& arguments, const std::string& environment = "") {
   const pid_t pid = fork();
