@@ -273,8 +273,11 @@ CAPRISK_HD inline double incomplete_beta_inverse_guess(double u, double a, doubl
 /// Iterates on a bracket that shrinks every step. Far from the root, where I is a power or an
 /// exponential of x over the distance left, a Newton step on ln I (ln(1 - I) for u >= 1/2);
 /// near it, Householder's third-order step, the density's log-derivatives being closed-form.
-/// A step that leaves the bracket becomes bisection.
-CAPRISK_HD inline double incomplete_beta_inverse(double u, double a, double b, double log_beta_ab) {
+/// A step that leaves the bracket becomes bisection. `guess`, when in (0, 1), replaces the
+/// analytic starting point (a close one saves iterations; the root found is the same to
+/// rounding).
+CAPRISK_HD inline double incomplete_beta_inverse(double u, double a, double b, double log_beta_ab,
+                                                 double guess = -1.0) {
   if (u <= 0.0) return 0.0;
   if (u >= 1.0) return 1.0;
   if (!(u == u)) return u;  // NaN
@@ -283,7 +286,9 @@ CAPRISK_HD inline double incomplete_beta_inverse(double u, double a, double b, d
   const double target = min_of(u, v);  // the tail probability to match
   double lo = 0.0;
   double hi = 1.0;
-  double x = detail::incomplete_beta_inverse_guess(u, a, b, log_beta_ab);
+  double x = guess > 0.0 && guess < 1.0
+                 ? guess
+                 : detail::incomplete_beta_inverse_guess(u, a, b, log_beta_ab);
   if (!(x > 1e-300)) return x;  // the root underflows; the guess is its tail asymptote
   for (int i = 0; i < max_iterations; ++i) {
     const double y = 1.0 - x;

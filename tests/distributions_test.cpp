@@ -217,6 +217,35 @@ TEST(Quantile, BetaMatchesScipy) {
 
 // --- Shape of Q -----------------------------------------------------------------------------
 
+TEST(Quantile, BetaTableGuessIsCloseAndLeavesTheRootUnchanged) {
+  // The knot table only chooses where the inversion starts: between the outer knots its cubic
+  // guess must be close (that is what saves the iterations), and the quantile must be the
+  // analytic start's root to within rounding.
+  const double shapes[][2] = {{3, 3},     {1, 5},   {5, 1},   {1.8, 3.2}, {4.9, 1.1},
+                              {0.5, 2.0}, {2, 0.5}, {30, 40}, {1, 1},     {1.0001, 4.9999}};
+  for (const auto& shape : shapes) {
+    const Distribution d = make_beta(shape[0], shape[1]);
+    ASSERT_GT(d.table[0], 0.0) << shape[0] << ", " << shape[1];
+    double worst_guess = 0, worst_root = 0;
+    for (int i = 1; i < 20000; ++i) {
+      const double u = i / 20000.0;
+      const double reference =
+          incomplete_beta_inverse(u, d.param[2], d.param[3], d.param[4]);  // analytic start
+      const double guess = beta_table_guess(d, u);
+      if (u >= 1.0 / beta_table_steps && u < 1.0 - 1.0 / beta_table_steps) {
+        ASSERT_GT(guess, 0.0) << u;
+        worst_guess = std::max(worst_guess, std::fabs(guess - reference));
+      } else {
+        EXPECT_EQ(guess, -1.0) << u;  // outside the knots: the analytic start
+      }
+      worst_root =
+          std::max(worst_root, std::fabs(quantile(d, u) - reference) / std::max(reference, 1e-300));
+    }
+    EXPECT_LT(worst_guess, 5e-4) << shape[0] << ", " << shape[1];
+    EXPECT_LT(worst_root, 1e-14) << shape[0] << ", " << shape[1];
+  }
+}
+
 TEST(Quantile, NonDecreasingAndWithinSupport) {
   // A fine grid plus the tails down to 1e-300 on both sides.
   std::vector<double> us;
