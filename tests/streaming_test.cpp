@@ -74,6 +74,13 @@ std::vector<double> first_paths(testing::Simulation& sim, std::uint64_t count) {
   return values;
 }
 
+/// The tables of a full sort of the scenario's paths: what every streamed run must equal. (On a
+/// simulation of its own, since reduce() sorts the samples it is given.)
+RunResults full_sort(const Scenario& scenario, int threads) {
+  testing::Simulation sim(scenario, threads);
+  return reduce(sim.samples, scenario.percentiles, threads);
+}
+
 TEST(HistogramEdges, BinIsTheNumberOfEdgesAtOrBelowTheValue) {
   // Sparse edges, a dense cluster (many edges per lookup slot) and an atom's pair of edges.
   std::vector<double> edges = {-3.0, 0.0, std::nextafter(0.0, 1.0), 10.0, 1e6};
@@ -99,8 +106,7 @@ TEST(HistogramEdges, BinIsTheNumberOfEdgesAtOrBelowTheValue) {
 }
 
 TEST(Streaming, PilotPlacedBinsAreExactAndNeedOneRefiningPass) {
-  testing::Simulation sorted(default_scenario(30011), 2);  // reduce() sorts its samples
-  const RunResults expected = reduce(sorted.samples, sorted.scenario.percentiles, 2);
+  const RunResults expected = full_sort(default_scenario(30011), 2);
   testing::Simulation sim(default_scenario(30011), 2);
   StreamingReducer reducer(sim.scenario, sim.layout(), sim.scenario.paths);
   const std::vector<double> pilot = first_paths(sim, 4096);
@@ -119,8 +125,7 @@ TEST(Streaming, PilotPlacedBinsAreExactForTinyRuns) {
       Scenario s = load_scenario(testing::source_path(config));
       s.paths = paths;
       s.percentiles = {0, 1, 50, 99, 100};
-      testing::Simulation sorted(s, 1);
-      const RunResults expected = reduce(sorted.samples, s.percentiles, 1);
+      const RunResults expected = full_sort(s, 1);
       testing::Simulation sim(s, 1);
       StreamingReducer reducer(sim.scenario, sim.layout(), paths);
       const std::vector<double> pilot = first_paths(sim, paths);
@@ -135,8 +140,7 @@ TEST(Streaming, PilotPlacedBinsAreExactForTinyRuns) {
 TEST(Streaming, AWrongPilotCostsPassesNotExactness) {
   // Bins placed from a pilot of another scenario's values (every value halved): the wanted
   // ranks land in the wrong bins, refinements follow, the tables stay the full sort's.
-  testing::Simulation sorted(default_scenario(8000), 2);
-  const RunResults expected = reduce(sorted.samples, sorted.scenario.percentiles, 2);
+  const RunResults expected = full_sort(default_scenario(8000), 2);
   testing::Simulation sim(default_scenario(8000), 2);
   StreamingReducer reducer(sim.scenario, sim.layout(), sim.scenario.paths, {512, 16, 32});
   std::vector<double> pilot = first_paths(sim, 2000);
@@ -198,8 +202,7 @@ TEST(Streaming, PilotBinsSurviveACheckpointAndMustMatchToMerge) {
 }
 
 TEST(Streaming, EqualsTheFullSortBitForBit) {
-  testing::Simulation sim(default_scenario(20011), 2);
-  const RunResults expected = reduce(sim.samples, sim.scenario.percentiles, 2);
+  const RunResults expected = full_sort(default_scenario(20011), 2);
   testing::Simulation again(default_scenario(20011), 2);
   StreamingReducer reducer(again.scenario, again.layout(), again.scenario.paths);
   stream(again, reducer, 4096, 2);
@@ -208,8 +211,7 @@ TEST(Streaming, EqualsTheFullSortBitForBit) {
 
 TEST(Streaming, RefiningPassesStayExactWithTinyLimits) {
   // 16 root bins, 4 bins per refinement and at most 8 kept values per bin force many passes.
-  testing::Simulation sim(default_scenario(3001), 1);
-  const RunResults expected = reduce(sim.samples, sim.scenario.percentiles, 1);
+  const RunResults expected = full_sort(default_scenario(3001), 1);
   testing::Simulation again(default_scenario(3001), 1);
   StreamingReducer reducer(again.scenario, again.layout(), again.scenario.paths, {16, 4, 8});
   const int passes = stream(again, reducer, 1000, 2);
