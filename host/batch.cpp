@@ -144,10 +144,10 @@ RunResults run_batch(const Scenario& scenario, const FlatScenario& flat,
     if (options.resume && !options.quiet)
       std::cerr << "caprisk: no checkpoint at " << options.checkpoint_path
                 << " yet: starting from the beginning\n";
-    state.reducer =
-        fresh_reducer(scenario, flat, options.threads, options.reuse_pilot ? &pilot : nullptr);
-    report.pilot_paths = pilot_path_count(scenario.paths, layout);
-    if (pilot.count < scenario.paths) pilot = PathOutputs{};  // only a whole run is worth keeping
+    state.reducer = fresh_reducer(scenario, flat, options.threads, &pilot);
+    report.pilot_paths = pilot.count;
+    // Only a whole run's outputs are worth keeping, and only when the chunks would be the same.
+    if (!options.reuse_pilot || pilot.count < scenario.paths) pilot = PathOutputs{};
     report.pilot_was_whole_run = pilot.count > 0;
   }
 
@@ -224,6 +224,10 @@ RunResults run_batch(const Scenario& scenario, const FlatScenario& flat,
   return state.reducer->results();
 }
 
+namespace {
+
+/// Paths the pilot simulates: the whole run when its outputs fit in 64 MB (a run that small
+/// then costs one simulation), else pilot_paths, and never more than 256 MB of outputs.
 std::uint64_t pilot_path_count(std::uint64_t paths, PathLayout layout) {
   const std::uint64_t bytes_per_path =
       static_cast<std::uint64_t>(layout.value_count()) * sizeof(double) +
@@ -235,6 +239,8 @@ std::uint64_t pilot_path_count(std::uint64_t paths, PathLayout layout) {
       std::max<std::uint64_t>(64, (std::uint64_t{256} << 20) / bytes_per_path);
   return std::min({paths, pilot_paths, affordable});
 }
+
+}  // namespace
 
 std::unique_ptr<StreamingReducer> fresh_reducer(const Scenario& scenario, const FlatScenario& flat,
                                                 int threads, PathOutputs* pilot) {

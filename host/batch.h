@@ -62,10 +62,6 @@ struct PathOutputs {
   std::vector<std::uint8_t> codes;
 };
 
-/// Paths the pilot simulates: the whole run when its outputs fit in 64 MB (a run that small
-/// then costs one simulation), else pilot_paths, and never more than 256 MB of outputs.
-std::uint64_t pilot_path_count(std::uint64_t paths, PathLayout layout);
-
 /// A reducer for a fresh run, its root bins placed by the pilot; the pilot's outputs are
 /// handed to `pilot` when it is given.
 std::unique_ptr<StreamingReducer> fresh_reducer(const Scenario& scenario, const FlatScenario& flat,

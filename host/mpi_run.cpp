@@ -100,8 +100,9 @@ RunResults run_mpi_batch(const Scenario& scenario, const FlatScenario& flat,
   std::unique_ptr<StreamingReducer> reducer;
   std::string placed;
   if (world.rank() == 0) {
-    reducer = fresh_reducer(scenario, flat, threads);
-    report.pilot_paths = pilot_path_count(scenario.paths, layout);
+    PathOutputs pilot;
+    reducer = fresh_reducer(scenario, flat, threads, &pilot);
+    report.pilot_paths = pilot.count;
     placed = serialize(*reducer);
   }
   broadcast_bytes(placed);
