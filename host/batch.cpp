@@ -52,8 +52,6 @@ class StopSignals {
   struct sigaction previous_term_ {};
 };
 
-constexpr char checkpoint_magic[] = "CAPRISK-CHECKPOINT-1";
-
 std::string version_text() {
   return std::string(CAPRISK_VERSION) + " " + CAPRISK_GIT_COMMIT;
 }
@@ -67,62 +65,61 @@ struct BatchState {
 
 void save_checkpoint(const BatchOptions& options, const Scenario& scenario,
                      const BatchState& state) {
-  std::ostringstream out(std::ios::binary);
-  out.write(checkpoint_magic, sizeof checkpoint_magic);
-  binary::put_string(out, version_text());
-  binary::put_string(out, options.config_sha256);
-  binary::put(out, scenario.seed);
-  binary::put(out, state.next_path);
-  binary::put(out, static_cast<std::uint8_t>(state.finished ? 1 : 0));
+  binary::Writer out;
+  out.put_string(version_text());
+  out.put_string(options.config_sha256);
+  out.put(scenario.seed);
+  out.put(state.next_path);
+  out.put_flag(state.finished);
   state.reducer->save(out);
-  write_file_atomically(options.checkpoint_path, out.str(), options.crash_after_bytes);
+  write_file_atomically(options.checkpoint_path,
+                        binary::seal(binary::FileKind::checkpoint, out.bytes()),
+                        options.crash_after_bytes);
 }
 
 /// Loads a checkpoint and checks that it belongs to this run; grows it to `paths` if asked.
 BatchState load_checkpoint(const BatchOptions& options, const Scenario& scenario,
                            PathLayout layout) {
   const std::string& path = options.checkpoint_path;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UserError("--resume: cannot read checkpoint " + path);
-  try {
-    char magic[sizeof checkpoint_magic] = {};
-    if (!in.read(magic, sizeof magic) ||
-        std::string(magic, sizeof magic - 1) != std::string(checkpoint_magic))
-      throw UserError("not a caprisk checkpoint");
-    const std::string version = binary::get_string(in);
-    if (version != version_text())
-      throw UserError("written by caprisk " + version + ", this is caprisk " + version_text() +
-                      "; start afresh without --resume");
-    const std::string sha = binary::get_string(in);
-    if (sha != options.config_sha256)
-      throw UserError("written for another config (SHA-256 " + sha.substr(0, 12) +
-                      "..., this config has " + options.config_sha256.substr(0, 12) + "...)");
-    const auto seed = binary::get<std::uint64_t>(in);
-    if (seed != scenario.seed)
-      throw UserError("written for seed " + std::to_string(seed) + ", this run has seed " +
-                      std::to_string(scenario.seed));
-    BatchState state;
-    state.next_path = binary::get<std::uint64_t>(in);
-    state.finished = binary::get<std::uint8_t>(in) != 0;
-    state.reducer = StreamingReducer::load(in, scenario, layout);
-    const std::uint64_t saved_paths = state.reducer->paths();
-    if (scenario.paths < saved_paths)
-      throw UserError("holds " + std::to_string(saved_paths) +
-                      " paths; --paths can only grow on "
-                      "resume (got " +
-                      std::to_string(scenario.paths) + ")");
-    if (scenario.paths > saved_paths) {
-      // Only the first pass's accumulators carry over: add the new paths to it, then redo the
-      // refining passes, which is what a fresh run with the larger count computes.
-      const bool in_first_pass = !state.finished && state.reducer->pass() == 1;
-      state.reducer->extend_paths(scenario.paths);
-      if (!in_first_pass) state.next_path = saved_paths;
-      state.finished = false;
-    }
-    return state;
-  } catch (const UserError& error) {
-    throw UserError("checkpoint " + path + ": " + error.what());
+  const std::string what = "checkpoint " + path;
+  const std::string payload =
+      binary::read_sealed_file(binary::FileKind::checkpoint, path,
+                               StreamingReducer::max_state_bytes(layout) + (1 << 16));
+  binary::Reader in(payload, what);
+  const std::string version = in.get_string("the caprisk version");
+  if (version != version_text())
+    throw UserError(what + ": written by caprisk " + version + ", this is caprisk " +
+                    version_text() + "; start afresh without --resume");
+  const std::string sha = in.get_string("the config's SHA-256");
+  if (sha != options.config_sha256)
+    throw UserError(what + ": written for another config (SHA-256 " + sha.substr(0, 12) +
+                    "..., this config has " + options.config_sha256.substr(0, 12) + "...)");
+  const auto seed = in.get<std::uint64_t>("the seed");
+  if (seed != scenario.seed)
+    throw UserError(what + ": written for seed " + std::to_string(seed) +
+                    ", this run has seed " + std::to_string(scenario.seed));
+  BatchState state;
+  state.next_path = in.get<std::uint64_t>("the next path");
+  state.finished = in.get_flag("the finished flag");
+  state.reducer = StreamingReducer::load(in, scenario, layout);
+  if (!in.at_end()) in.corrupt("unexpected bytes after the reducer's state");
+  const std::uint64_t saved_paths = state.reducer->paths();
+  if (state.next_path > saved_paths)
+    in.corrupt("its next path " + std::to_string(state.next_path) + " is beyond its " +
+               std::to_string(saved_paths) + " paths");
+  if (scenario.paths < saved_paths)
+    throw UserError(what + ": holds " + std::to_string(saved_paths) +
+                    " paths; --paths can only grow on resume (got " +
+                    std::to_string(scenario.paths) + ")");
+  if (scenario.paths > saved_paths) {
+    // Only the first pass's accumulators carry over: add the new paths to it, then redo the
+    // refining passes, which is what a fresh run with the larger count computes.
+    const bool in_first_pass = !state.finished && state.reducer->pass() == 1;
+    state.reducer->extend_paths(scenario.paths);
+    if (!in_first_pass) state.next_path = saved_paths;
+    state.finished = false;
   }
+  return state;
 }
 
 }  // namespace

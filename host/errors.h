@@ -43,7 +43,22 @@ class RuntimeFailure : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+namespace detail {
+[[noreturn]] inline void internal_failure(const char* condition, const std::string& what,
+                                          const char* file, int line) {
+  throw RuntimeFailure("internal: " + what + " (" + condition + " failed at " + file + ":" +
+                       std::to_string(line) + ")");
+}
+}  // namespace detail
+
 }  // namespace caprisk
+
+/// Checks an internal invariant (a bug if it fails, never the user's input): throws
+/// RuntimeFailure "internal: WHAT (CONDITION failed at FILE:LINE)", exit code 1.
+#define CAPRISK_EXPECTS(condition, what)                                                   \
+  do {                                                                                     \
+    if (!(condition)) ::caprisk::detail::internal_failure(#condition, what, __FILE__, __LINE__); \
+  } while (0)
 
 namespace caprisk {
 

@@ -20,15 +20,12 @@ int env_int(const char* name, int fallback) {
 }
 
 std::string serialize(const StreamingReducer& reducer) {
-  std::ostringstream out(std::ios::binary);
-  reducer.save(out);
-  return out.str();
+  return reducer.serialized();
 }
 
 std::unique_ptr<StreamingReducer> deserialize(const std::string& bytes, const Scenario& scenario,
                                               PathLayout layout) {
-  std::istringstream in(bytes, std::ios::binary);
-  return StreamingReducer::load(in, scenario, layout);
+  return StreamingReducer::deserialized(bytes, scenario, layout, "a rank's state");
 }
 
 /// Sends a byte string to rank 0 (count first); states are far below 2 GiB.

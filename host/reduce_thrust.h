@@ -66,8 +66,8 @@ RunResults reduce_with_policy(Policy policy, double* values, const std::uint8_t*
     for (int report = 0; report < layout.report_count; ++report) {
       const std::uint8_t* column =
           codes + static_cast<std::uint64_t>(layout.binding(site, report)) * n;
-      std::array<std::uint64_t, 4> counts{};
-      for (std::uint8_t code = 0; code < 4; ++code)
+      std::array<std::uint64_t, binding_code_count> counts{};
+      for (std::uint8_t code = 0; code < binding_code_count; ++code)
         counts[code] =
             static_cast<std::uint64_t>(thrust::count(policy, column, column + length, code));
       results.binding_counts.push_back(counts);

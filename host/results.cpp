@@ -25,7 +25,7 @@ RunResults reduce(SampleStore& samples, const std::vector<double>& percentiles, 
     results.cells[cell] = summarize(std::span<double>(samples.column(cell), n), percentiles);
 
   results.binding_counts.assign(static_cast<std::size_t>(layout.site_count * layout.report_count),
-                                {0, 0, 0, 0});
+                                std::array<std::uint64_t, binding_code_count>{});
   for (int site = 0; site < layout.site_count; ++site) {
     for (int report = 0; report < layout.report_count; ++report) {
       auto& counts = results.binding_counts[layout.binding(site, report)];

@@ -35,7 +35,7 @@ struct RunResults {
   PathLayout layout{};
   std::uint64_t paths = 0;
   std::vector<CellStatistics> cells;                         ///< one per value cell
-  std::vector<std::array<std::uint64_t, 4>> binding_counts;  ///< per (site, report): BindingCode
+  std::vector<std::array<std::uint64_t, binding_code_count>> binding_counts;  ///< per (site, report): BindingCode
   std::vector<std::uint64_t> censored_counts;                ///< per site
 };
 

@@ -1,8 +1,6 @@
 #include "host/shards.h"
 
 #include <charconv>
-#include <fstream>
-#include <sstream>
 
 #include "host/binary_io.h"
 #include "host/errors.h"
@@ -11,25 +9,26 @@
 namespace caprisk {
 namespace {
 
-constexpr char shard_magic[] = "CAPRISK-SHARD-1";
+/// The most shards a run can be cut into (as --shard accepts).
+constexpr std::uint64_t max_shards = 1000000;
+/// A shard's header fields come first in its payload and never take more than this.
+constexpr std::uint64_t header_bytes_limit = 3 * 4096 + 4 * 8 + 3 * 8;
 
-/// Reads the header fields from an open stream positioned at the start of the file.
-ShardHeader read_header(std::istream& in) {
-  char magic[sizeof shard_magic] = {};
-  if (!in.read(magic, sizeof magic) ||
-      std::string(magic, sizeof magic - 1) != std::string(shard_magic))
-    throw UserError("not a caprisk shard file");
+/// Reads the header fields at the start of a shard's payload.
+ShardHeader read_header(binary::Reader& in) {
   ShardHeader header;
-  header.version = binary::get_string(in);
-  header.config_sha256 = binary::get_string(in);
-  header.config_path = binary::get_string(in);
-  header.seed = binary::get<std::uint64_t>(in);
-  header.paths = binary::get<std::uint64_t>(in);
-  header.index = binary::get<std::uint64_t>(in);
-  header.count = binary::get<std::uint64_t>(in);
-  if (header.count == 0 || header.index >= header.count)
-    throw UserError("corrupted shard header (index " + std::to_string(header.index) + " of " +
-                    std::to_string(header.count) + ")");
+  header.version = in.get_string("the caprisk version");
+  header.config_sha256 = in.get_string("the config's SHA-256");
+  header.config_path = in.get_string("the config's path");
+  header.seed = in.get<std::uint64_t>("the seed");
+  header.paths = in.get<std::uint64_t>("the path count");
+  header.index = in.get<std::uint64_t>("the shard index");
+  header.count = in.get<std::uint64_t>("the shard count");
+  if (header.count == 0 || header.count > max_shards || header.index >= header.count)
+    in.corrupt("shard index " + std::to_string(header.index) + " of " +
+               std::to_string(header.count) + " is impossible");
+  if (header.paths < 1 || header.paths > ModelLimits::max_paths)
+    in.corrupt("the path count " + std::to_string(header.paths) + " is out of range");
   return header;
 }
 
@@ -43,7 +42,7 @@ std::pair<std::uint64_t, std::uint64_t> parse_shard(const std::string& text) {
     return ec == std::errc() && ptr == part.data() + part.size() && !part.empty();
   };
   if (slash == std::string::npos || !whole(text.substr(0, slash), k) ||
-      !whole(text.substr(slash + 1), n) || n == 0 || k >= n || n > 1000000)
+      !whole(text.substr(slash + 1), n) || n == 0 || k >= n || n > max_shards)
     throw UserError(
         "--shard expects k/n with 0 <= k < n (k counts from 0, e.g. 0/4 .. 3/4), "
         "got '" +
@@ -65,43 +64,36 @@ std::string shard_file_name(std::uint64_t index, std::uint64_t count) {
 
 void write_shard(const std::string& path, const ShardHeader& header,
                  const StreamingReducer& reducer) {
-  std::ostringstream out(std::ios::binary);
-  out.write(shard_magic, sizeof shard_magic);
-  binary::put_string(out, header.version);
-  binary::put_string(out, header.config_sha256);
-  binary::put_string(out, header.config_path);
-  binary::put(out, header.seed);
-  binary::put(out, header.paths);
-  binary::put(out, header.index);
-  binary::put(out, header.count);
+  binary::Writer out;
+  out.put_string(header.version);
+  out.put_string(header.config_sha256);
+  out.put_string(header.config_path);
+  out.put(header.seed);
+  out.put(header.paths);
+  out.put(header.index);
+  out.put(header.count);
   reducer.save(out);
-  write_file_atomically(path, out.str());
+  write_file_atomically(path, binary::seal(binary::FileKind::shard, out.bytes()));
 }
 
 ShardHeader read_shard_header(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UserError(path + ": cannot read the shard file");
-  try {
-    return read_header(in);
-  } catch (const UserError& error) {
-    throw UserError(path + ": " + error.what());
-  }
+  // The whole file is checksummed while streaming through it; only its header is kept.
+  const std::string head = binary::read_sealed_file(binary::FileKind::shard, path,
+                                                    max_shard_file_bytes, header_bytes_limit);
+  binary::Reader in(head, "shard file " + path);
+  return read_header(in);
 }
 
 std::unique_ptr<StreamingReducer> read_shard_state(const std::string& path,
                                                    const Scenario& scenario, PathLayout layout) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UserError(path + ": cannot read the shard file");
-  try {
-    read_header(in);
-    auto reducer = StreamingReducer::load(in, scenario, layout);
-    if (in.peek() != std::char_traits<char>::eof())
-      throw UserError("corrupted shard (unexpected bytes after its state)");
-    if (reducer->pass() != 1) throw UserError("corrupted shard (not a first-pass state)");
-    return reducer;
-  } catch (const UserError& error) {
-    throw UserError(path + ": " + error.what());
-  }
+  const std::string payload = binary::read_sealed_file(
+      binary::FileKind::shard, path, StreamingReducer::max_state_bytes(layout) + (1 << 16));
+  binary::Reader in(payload, "shard file " + path);
+  read_header(in);
+  auto reducer = StreamingReducer::load(in, scenario, layout);
+  if (!in.at_end()) in.corrupt("unexpected bytes after its state");
+  if (reducer->pass() != 1) in.corrupt("it holds a refining pass, not a first pass");
+  return reducer;
 }
 
 }  // namespace caprisk

@@ -36,7 +36,12 @@ std::string shard_file_name(std::uint64_t index, std::uint64_t count);
 void write_shard(const std::string& path, const ShardHeader& header,
                  const StreamingReducer& reducer);
 
-/// Reads a shard's header; UserError naming the file when it is not a readable shard.
+/// No shard file is larger than this (64 GiB), whatever its scenario; a larger file is refused
+/// before it is read.
+constexpr std::uint64_t max_shard_file_bytes = std::uint64_t{64} << 30;
+
+/// Reads a shard's header after checking the whole file's checksum; UserError naming the file
+/// when it is not an intact shard.
 ShardHeader read_shard_header(const std::string& path);
 
 /// Reads a shard's first-pass state (after checking its header matches `expected`).

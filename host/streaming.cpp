@@ -213,7 +213,7 @@ std::vector<double> pilot_edges(const std::vector<double>& sorted,
 
 void StreamingReducer::place_root_bins(const double* values, std::uint64_t count,
                                        std::uint64_t stride) {
-  if (pass_ != 1) throw RuntimeFailure("internal: root bins placed after the first pass");
+  CAPRISK_EXPECTS(pass_ == 1, "root bins placed after the first pass");
   std::vector<double> levels;
   const std::uint64_t n = std::max<std::uint64_t>(1, paths_);
   for (std::uint64_t rank : needed_ranks())
@@ -222,9 +222,10 @@ void StreamingReducer::place_root_bins(const double* values, std::uint64_t count
   std::vector<double> sample(count);
   for (std::size_t c = 0; c < cells_.size(); ++c) {
     const CellAccumulator& cell = cells_[c];
-    if (cell.root->complete || std::any_of(cell.root->counts.begin(), cell.root->counts.end(),
-                                           [](std::uint64_t k) { return k != 0; }))
-      throw RuntimeFailure("internal: root bins placed after values were added");
+    CAPRISK_EXPECTS(!cell.root->complete && std::all_of(cell.root->counts.begin(),
+                                                         cell.root->counts.end(),
+                                                         [](std::uint64_t k) { return k == 0; }),
+                    "root bins placed after values were added");
     std::copy_n(values + c * stride, count, sample.begin());
     std::sort(sample.begin(), sample.end());
     std::vector<double> edges = pilot_edges(sample, levels, budget);
@@ -246,7 +247,7 @@ StreamingReducer::StreamingReducer(const Scenario& scenario, PathLayout layout, 
     cell.root = std::make_unique<HistogramNode>(0.0, upper[c], limits_.root_bins, cell.scale);
   }
   binding_counts_.assign(static_cast<std::size_t>(layout.site_count * layout.report_count),
-                         {0, 0, 0, 0});
+                         std::array<std::uint64_t, binding_code_count>{});
   censored_counts_.assign(static_cast<std::size_t>(layout.site_count), 0);
 }
 
@@ -278,6 +279,8 @@ void StreamingReducer::add_chunk(const double* values, const std::uint8_t* codes
                                  std::uint64_t count, std::uint64_t stride, int threads) {
   const int thread_count = threads > 0 ? threads : omp_get_max_threads();
   const int value_cells = layout_.value_count();
+  // A value outside [0, upper] would make the fixed-point sums wrong: never let one through.
+  int out_of_range_cell = -1;
   // One thread per cell: each cell sees its values in path order, whatever the thread count.
 #pragma omp parallel for num_threads(thread_count) schedule(dynamic, 1)
   for (int c = 0; c < value_cells; ++c) {
@@ -285,6 +288,11 @@ void StreamingReducer::add_chunk(const double* values, const std::uint8_t* codes
     const double* column = values + static_cast<std::uint64_t>(c) * stride;
     for (std::uint64_t p = 0; p < count; ++p) {
       const double value = column[p];
+      if (!(value >= 0.0 && value <= cell.upper)) {
+#pragma omp atomic write
+        out_of_range_cell = c;
+        break;
+      }
       if (pass_ == 1) {
         cell.sum.add(value, cell.scale);
         const auto quantum =
@@ -296,12 +304,16 @@ void StreamingReducer::add_chunk(const double* values, const std::uint8_t* codes
       route(cell.root.get(), value);
     }
   }
+  CAPRISK_EXPECTS(out_of_range_cell < 0,
+                  "value cell " + std::to_string(out_of_range_cell) +
+                      " received a value outside [0, its upper bound from the config]");
   if (pass_ != 1) return;
   for (int site = 0; site < layout_.site_count; ++site) {
     for (int report = 0; report < layout_.report_count; ++report) {
       const std::uint8_t* column =
           codes + static_cast<std::uint64_t>(layout_.binding(site, report)) * stride;
       auto& counts = binding_counts_[layout_.binding(site, report)];
+      static_assert(binding_code_count == 4, "codes are masked to two bits");
       for (std::uint64_t p = 0; p < count; ++p) ++counts[column[p] & 3];
     }
     const std::uint8_t* censored =
@@ -360,6 +372,7 @@ bool StreamingReducer::value_at(const HistogramNode& node, std::uint64_t rank,
     return child->second->complete && value_at(*child->second, within, value);
   if (const auto kept = node.collected.find(bin); kept != node.collected.end()) {
     if (!kept->second.complete) return false;
+    CAPRISK_EXPECTS(within < kept->second.values.size(), "a kept bin holds fewer values than it counted");
     value = kept->second.values[within];
     return true;
   }
@@ -448,9 +461,8 @@ RunResults StreamingReducer::results() const {
     std::map<std::uint64_t, double> order_statistics;
     for (std::uint64_t rank : ranks) {
       double value = 0;
-      if (!value_at(*cell.root, rank, value))
-        throw RuntimeFailure("internal: order statistic " + std::to_string(rank) +
-                             " unresolved after the last pass");
+      CAPRISK_EXPECTS(value_at(*cell.root, rank, value),
+                      "order statistic " + std::to_string(rank) + " unresolved after the last pass");
       order_statistics[rank] = value;
     }
     ColumnSums sums;
@@ -492,9 +504,9 @@ void StreamingReducer::extend_paths(std::uint64_t paths) {
 }
 
 void StreamingReducer::merge_first_pass(const StreamingReducer& other) {
-  if (pass_ != 1 || other.pass_ != 1 || other.cells_.size() != cells_.size() ||
-      other.paths_ != paths_)
-    throw RuntimeFailure("internal: merging reducers that are not in the same first pass");
+  CAPRISK_EXPECTS(pass_ == 1 && other.pass_ == 1 && other.cells_.size() == cells_.size() &&
+                      other.paths_ == paths_,
+                  "merging reducers that are not in the same first pass");
   for (std::size_t c = 0; c < cells_.size(); ++c) {
     CellAccumulator& cell = cells_[c];
     const CellAccumulator& from = other.cells_[c];
@@ -516,7 +528,7 @@ void StreamingReducer::merge_first_pass(const StreamingReducer& other) {
     }
   }
   for (std::size_t i = 0; i < binding_counts_.size(); ++i)
-    for (int code = 0; code < 4; ++code) binding_counts_[i][code] += other.binding_counts_[i][code];
+    for (int code = 0; code < binding_code_count; ++code) binding_counts_[i][code] += other.binding_counts_[i][code];
   for (std::size_t i = 0; i < censored_counts_.size(); ++i)
     censored_counts_[i] += other.censored_counts_[i];
 }
@@ -525,8 +537,9 @@ namespace {
 
 /// Adds the parts of `source` filled in the current pass to `node` (same plan on both sides).
 void merge_filled(HistogramNode& node, const HistogramNode& source) {
-  if (node.bins != source.bins || node.edges != source.edges || node.complete != source.complete)
-    throw RuntimeFailure("internal: merging reducers with different plans");
+  CAPRISK_EXPECTS(
+      node.bins == source.bins && node.edges == source.edges && node.complete == source.complete,
+      "merging reducers with different plans");
   if (!node.complete) {
     for (int b = 0; b < node.bins; ++b) {
       node.counts[b] += source.counts[b];
@@ -551,8 +564,8 @@ void StreamingReducer::merge_pass(const StreamingReducer& other) {
     merge_first_pass(other);
     return;
   }
-  if (other.pass_ != pass_ || other.cells_.size() != cells_.size())
-    throw RuntimeFailure("internal: merging reducers in different passes");
+  CAPRISK_EXPECTS(other.pass_ == pass_ && other.cells_.size() == cells_.size(),
+                  "merging reducers in different passes");
   for (std::size_t c = 0; c < cells_.size(); ++c)
     merge_filled(*cells_[c].root, *other.cells_[c].root);
 }
@@ -567,133 +580,233 @@ std::uint64_t StreamingReducer::kept_values() const {
   return kept;
 }
 
-// --- Checkpoint serialisation: raw little-endian fields, versioned by a magic string. -------
+// --- State serialisation (checkpoints, shards, MPI): little-endian fields, checked on load
+// against the scenario and the format's limits before anything is allocated or used. -----
 
 namespace {
 
-constexpr char magic[] = "CAPRISK-STREAM-3";
+/// The format's own limits on the reducer's sizes (what any caprisk writes lies within them).
+constexpr int max_root_bins = 1 << 14;
+constexpr int max_refine_bins = 1 << 12;
+constexpr std::uint64_t max_collect_cap = 1 << 20;
+constexpr std::uint64_t max_spare_values = 1 << 26;
+constexpr int max_passes = 64;
+constexpr int max_depth = 64;
 
-using binary::get;
-using binary::get_vector;
-using binary::put;
-using binary::put_vector;
-
-void save_node(std::ostream& out, const HistogramNode& node) {
-  put(out, node.lower);
-  put(out, node.upper);
-  put(out, node.bins);
-  put(out, node.scale);
-  put_vector(out, node.edges);
-  put(out, node.complete);
-  put_vector(out, node.counts);
-  put_vector(out, node.minimum);
-  put_vector(out, node.maximum);
-  put_vector(out, node.sums);
-  put(out, static_cast<std::uint64_t>(node.collected.size()));
+void save_node(binary::Writer& out, const HistogramNode& node) {
+  out.put(node.lower);
+  out.put(node.upper);
+  out.put(node.bins);
+  out.put(node.scale);
+  out.put_vector(node.edges);
+  out.put_flag(node.complete);
+  out.put_vector(node.counts);
+  out.put_vector(node.minimum);
+  out.put_vector(node.maximum);
+  out.put_vector(node.sums);
+  out.put(static_cast<std::uint64_t>(node.collected.size()));
   for (const auto& [bin, kept] : node.collected) {
-    put(out, bin);
-    put(out, kept.complete);
-    put_vector(out, kept.values);
+    out.put(bin);
+    out.put_flag(kept.complete);
+    out.put_vector(kept.values);
   }
-  put(out, static_cast<std::uint64_t>(node.children.size()));
+  out.put(static_cast<std::uint64_t>(node.children.size()));
   for (const auto& [bin, child] : node.children) {
-    put(out, bin);
+    out.put(bin);
     save_node(out, *child);
   }
 }
 
-std::unique_ptr<HistogramNode> load_node(std::istream& in, int depth,
-                                         const StreamingLimits& limits) {
-  if (depth > 64) throw UserError("checkpoint is corrupted (histograms nested too deep)");
-  const auto lower = get<double>(in);
-  const auto upper = get<double>(in);
-  const auto bins = get<int>(in);
-  const auto scale = get<double>(in);
-  if (bins < 1 || bins > std::max(limits.root_bins, limits.refine_bins))
-    throw UserError("checkpoint is corrupted (bad bin count)");
-  std::vector<double> edges = get_vector<double>(in, static_cast<std::uint64_t>(bins - 1));
+/// What a loaded node must agree with: its cell's fixed-point scale and value range, the
+/// reducer's sizes and path count.
+struct NodeExpectations {
+  double scale;
+  double cell_upper;
+  std::uint64_t paths;
+  const StreamingLimits& limits;
+};
+
+bool finite_in(double x, double lo, double hi) {
+  return std::isfinite(x) && x >= lo && x <= hi;
+}
+
+std::unique_ptr<HistogramNode> load_node(binary::Reader& in, int depth,
+                                         const NodeExpectations& expect) {
+  if (depth > max_depth) in.corrupt("histograms nested deeper than " + std::to_string(max_depth));
+  const bool root = depth == 0;
+  const auto lower = in.get<double>("a histogram's lower bound");
+  const auto upper = in.get<double>("a histogram's upper bound");
+  const auto bins = in.get<int>("a histogram's bin count");
+  const auto scale = in.get<double>("a histogram's scale");
+  if (!finite_in(lower, 0.0, expect.cell_upper) || !finite_in(upper, lower, expect.cell_upper))
+    in.corrupt("a histogram's range [" + std::to_string(lower) + ", " + std::to_string(upper) +
+               "] lies outside its cell's [0, " + std::to_string(expect.cell_upper) + "]");
+  const int most_bins = root ? expect.limits.root_bins : expect.limits.refine_bins;
+  if (bins < 1 || bins > most_bins || (!root && bins != expect.limits.refine_bins))
+    in.corrupt("a histogram has " + std::to_string(bins) + " bins (expected " +
+               (root ? "1 to " : "") + std::to_string(most_bins) + ")");
+  if (scale != expect.scale) in.corrupt("a histogram's fixed-point scale differs from its cell's");
+  std::vector<double> edges =
+      in.get_vector<double>("a histogram's edges", static_cast<std::uint64_t>(bins - 1));
   std::unique_ptr<HistogramNode> node;
   if (edges.empty()) {
     node = std::make_unique<HistogramNode>(lower, upper, bins, scale);
   } else {
-    if (edges.size() + 1 != static_cast<std::size_t>(bins) ||
-        std::adjacent_find(edges.begin(), edges.end(), std::greater_equal<>()) != edges.end() ||
-        !std::isfinite(edges.front()) || !std::isfinite(edges.back()))
-      throw UserError("checkpoint is corrupted (bad histogram edges)");
+    if (!root || edges.size() + 1 != static_cast<std::size_t>(bins))
+      in.corrupt("a histogram's edges do not match its bin count");
+    for (std::size_t e = 0; e < edges.size(); ++e)
+      if (!std::isfinite(edges[e]) || (e > 0 && !(edges[e] > edges[e - 1])))
+        in.corrupt("a histogram's edges are not finite and increasing");
+    if (edges.front() != lower || edges.back() != upper)
+      in.corrupt("a histogram's edges do not match its range");
     node = std::make_unique<HistogramNode>(std::move(edges), scale);
   }
-  node->complete = get<bool>(in);
+  node->complete = in.get_flag("a histogram's completion flag");
   const auto n = static_cast<std::uint64_t>(bins);
-  node->counts = get_vector<std::uint64_t>(in, n);
-  node->minimum = get_vector<double>(in, n);
-  node->maximum = get_vector<double>(in, n);
-  node->sums = get_vector<Int128>(in, n);
+  node->counts = in.get_vector<std::uint64_t>("a histogram's counts", n);
+  node->minimum = in.get_vector<double>("a histogram's minima", n);
+  node->maximum = in.get_vector<double>("a histogram's maxima", n);
+  node->sums = in.get_vector<Int128>("a histogram's sums", n);
   if (node->counts.size() != n || node->minimum.size() != n || node->maximum.size() != n ||
       node->sums.size() != n)
-    throw UserError("checkpoint is corrupted (histogram sizes differ)");
-  const auto collected = get<std::uint64_t>(in);
-  if (collected > n) throw UserError("checkpoint is corrupted (too many kept bins)");
-  for (std::uint64_t i = 0; i < collected; ++i) {
-    const auto bin = get<int>(in);
-    auto& kept = node->collected[bin];
-    kept.complete = get<bool>(in);
-    kept.values = get_vector<double>(in, 4 * limits.collect_cap);
+    in.corrupt("a histogram's arrays do not have one entry per bin");
+  std::uint64_t total = 0;
+  for (std::uint64_t b = 0; b < n; ++b) {
+    const std::uint64_t count = node->counts[b];
+    if (count > expect.paths - std::min(total, expect.paths))
+      in.corrupt("a histogram counts more values than the run has paths");
+    total += count;
+    const double lo = node->minimum[b], hi = node->maximum[b];
+    if (count == 0 ? !(lo == infinity && hi == -infinity && node->sums[b] == 0)
+                   : !(finite_in(lo, 0.0, expect.cell_upper) &&
+                       finite_in(hi, lo, expect.cell_upper) && node->sums[b] >= 0))
+      in.corrupt("a histogram bin's minimum, maximum or sum is impossible for its count");
   }
-  const auto children = get<std::uint64_t>(in);
-  if (children > n) throw UserError("checkpoint is corrupted (too many refined bins)");
+  const auto collected = in.get<std::uint64_t>("the number of kept bins");
+  if (collected > n || (collected > 0 && !node->complete))
+    in.corrupt("a histogram keeps values for bins it has not counted");
+  for (std::uint64_t i = 0; i < collected; ++i) {
+    const auto bin = in.get<int>("a kept bin's index");
+    if (bin < 0 || bin >= bins || node->collected.count(bin) > 0)
+      in.corrupt("a kept bin's index is out of range or repeated");
+    auto& kept = node->collected[bin];
+    kept.complete = in.get_flag("a kept bin's completion flag");
+    kept.values = in.get_vector<double>("a kept bin's values", node->counts[bin]);
+    const bool sorted = std::is_sorted(kept.values.begin(), kept.values.end());
+    if ((kept.complete && (kept.values.size() != node->counts[bin] || !sorted)) ||
+        std::any_of(kept.values.begin(), kept.values.end(), [&](double v) {
+          return !finite_in(v, node->minimum[bin], node->maximum[bin]);
+        }))
+      in.corrupt("a kept bin's values do not match its count or range");
+  }
+  const auto children = in.get<std::uint64_t>("the number of refined bins");
+  if (children > n || (children > 0 && !node->complete))
+    in.corrupt("a histogram refines bins it has not counted");
   for (std::uint64_t i = 0; i < children; ++i) {
-    const auto bin = get<int>(in);
-    node->children[bin] = load_node(in, depth + 1, limits);
+    const auto bin = in.get<int>("a refined bin's index");
+    if (bin < 0 || bin >= bins || node->children.count(bin) > 0 ||
+        node->collected.count(bin) > 0 || node->counts[bin] == 0)
+      in.corrupt("a refined bin's index is out of range, repeated or empty");
+    auto child = load_node(in, depth + 1, expect);
+    if (child->lower != node->minimum[bin] || child->upper != node->maximum[bin])
+      in.corrupt("a refined bin's histogram does not span the bin's values");
+    node->children[bin] = std::move(child);
   }
   return node;
 }
 
 }  // namespace
 
-void StreamingReducer::save(std::ostream& out) const {
-  out.write(magic, sizeof magic);
-  put(out, limits_);
-  put(out, paths_);
-  put(out, pass_);
-  put(out, static_cast<std::uint64_t>(cells_.size()));
+void StreamingReducer::save(binary::Writer& out) const {
+  out.put(limits_);
+  out.put(paths_);
+  out.put(pass_);
+  out.put(static_cast<std::uint64_t>(cells_.size()));
   for (const auto& cell : cells_) {
-    put(out, cell.sum.total);
-    put(out, cell.spread_sum);
-    put(out, cell.spread_squares);
-    put(out, cell.positive);
+    out.put(cell.sum.total);
+    out.put(cell.spread_sum);
+    out.put(cell.spread_squares);
+    out.put(cell.positive);
     save_node(out, *cell.root);
   }
-  for (const auto& counts : binding_counts_) put(out, counts);
-  put_vector(out, censored_counts_);
+  for (const auto& counts : binding_counts_) out.put(counts);
+  out.put_vector(censored_counts_);
 }
 
-std::unique_ptr<StreamingReducer> StreamingReducer::load(std::istream& in, const Scenario& scenario,
+std::string StreamingReducer::serialized() const {
+  binary::Writer out;
+  save(out);
+  return out.take();
+}
+
+std::unique_ptr<StreamingReducer> StreamingReducer::load(binary::Reader& in,
+                                                         const Scenario& scenario,
                                                          PathLayout layout) {
-  char header[sizeof magic] = {};
-  if (!in.read(header, sizeof header) || std::memcmp(header, magic, sizeof magic) != 0)
-    throw UserError("not a caprisk checkpoint (or one from an incompatible version)");
-  const auto limits = get<StreamingLimits>(in);
-  if (limits.root_bins < 1 || limits.root_bins > (1 << 24) || limits.refine_bins < 2 ||
-      limits.refine_bins > (1 << 24) || limits.collect_cap > (1ULL << 32) ||
-      limits.spare_values > (1ULL << 40))
-    throw UserError("checkpoint is corrupted (bad reducer sizes)");
-  const auto paths = get<std::uint64_t>(in);
+  const auto limits = in.get<StreamingLimits>("the reducer's sizes");
+  if (limits.root_bins < 2 || limits.root_bins > max_root_bins || limits.refine_bins < 2 ||
+      limits.refine_bins > max_refine_bins || limits.collect_cap < 1 ||
+      limits.collect_cap > max_collect_cap || limits.spare_values > max_spare_values)
+    in.corrupt("the reducer's sizes are out of range");
+  const auto paths = in.get<std::uint64_t>("the path count");
+  if (paths < 1 || paths > ModelLimits::max_paths)
+    in.corrupt("the path count " + std::to_string(paths) + " is out of range");
   auto reducer = std::make_unique<StreamingReducer>(scenario, layout, paths, limits);
-  reducer->pass_ = get<int>(in);
-  if (get<std::uint64_t>(in) != reducer->cells_.size())
-    throw UserError("checkpoint is for a different scenario layout");
+  reducer->pass_ = in.get<int>("the pass number");
+  if (reducer->pass_ < 1 || reducer->pass_ > max_passes)
+    in.corrupt("the pass number " + std::to_string(reducer->pass_) + " is out of range");
+  const auto cells = in.get<std::uint64_t>("the cell count");
+  if (cells != reducer->cells_.size())
+    throw UserError(in.what() + " is for a different scenario layout (" + std::to_string(cells) +
+                    " cells, this scenario has " + std::to_string(reducer->cells_.size()) + ")");
   for (auto& cell : reducer->cells_) {
-    cell.sum.total = get<Int128>(in);
-    cell.spread_sum = get<Int128>(in);
-    cell.spread_squares = get<Int128>(in);
-    cell.positive = get<std::uint64_t>(in);
-    cell.root = load_node(in, 0, reducer->limits_);
+    cell.sum.total = in.get<Int128>("a cell's sum");
+    cell.spread_sum = in.get<Int128>("a cell's spread sum");
+    cell.spread_squares = in.get<Int128>("a cell's sum of squares");
+    cell.positive = in.get<std::uint64_t>("a cell's positive count");
+    if (cell.sum.total < 0 || cell.spread_sum < 0 || cell.spread_squares < 0 ||
+        cell.positive > paths)
+      in.corrupt("a cell's sums or counts are impossible");
+    cell.root = load_node(in, 0, NodeExpectations{cell.scale, cell.upper, paths, limits});
   }
-  for (auto& counts : reducer->binding_counts_) counts = get<std::array<std::uint64_t, 4>>(in);
-  reducer->censored_counts_ = get_vector<std::uint64_t>(in, reducer->censored_counts_.size());
-  if (reducer->censored_counts_.size() != static_cast<std::size_t>(layout.site_count))
-    throw UserError("checkpoint is corrupted (site count differs)");
+  for (auto& counts : reducer->binding_counts_) {
+    counts = in.get<std::array<std::uint64_t, binding_code_count>>("the binding counts");
+    std::uint64_t total = 0;
+    for (std::uint64_t count : counts) {
+      if (count > paths - std::min(total, paths))
+        in.corrupt("binding counts exceed the path count");
+      total += count;
+    }
+  }
+  reducer->censored_counts_ =
+      in.get_vector<std::uint64_t>("the censored counts", reducer->censored_counts_.size());
+  if (reducer->censored_counts_.size() != static_cast<std::size_t>(layout.site_count) ||
+      std::any_of(reducer->censored_counts_.begin(), reducer->censored_counts_.end(),
+                  [&](std::uint64_t c) { return c > paths; }))
+    in.corrupt("the censored counts do not match the sites or the path count");
   return reducer;
+}
+
+std::unique_ptr<StreamingReducer> StreamingReducer::deserialized(std::string_view bytes,
+                                                                 const Scenario& scenario,
+                                                                 PathLayout layout,
+                                                                 const std::string& what) {
+  binary::Reader in(bytes, what);
+  auto reducer = load(in, scenario, layout);
+  if (!in.at_end()) in.corrupt("unexpected bytes after the reducer's state");
+  return reducer;
+}
+
+std::uint64_t StreamingReducer::max_state_bytes(PathLayout layout) {
+  // Generous: every needed rank of every cell refined to the deepest level the passes reach,
+  // plus the kept values; real states are far smaller.
+  const auto cells = static_cast<std::uint64_t>(std::max(1, layout.value_count()));
+  const StreamingLimits limits = limits_for(layout);
+  const std::uint64_t per_root = 64 + static_cast<std::uint64_t>(limits.root_bins) * 64;
+  const std::uint64_t per_refinement = 64 + static_cast<std::uint64_t>(max_refine_bins) * 64;
+  constexpr std::uint64_t ranks = 64;
+  const std::uint64_t per_cell =
+      per_root + ranks * 8 * per_refinement + ranks * 4 * max_collect_cap * 8 / 64;
+  return (std::uint64_t{64} << 20) + cells * per_cell + max_spare_values * 8;
 }
 
 }  // namespace caprisk

@@ -6,12 +6,13 @@
 // number of threads or the chunk size.
 #pragma once
 
+#include <array>
 #include <cstdint>
-#include <iosfwd>
 #include <map>
 #include <memory>
 #include <vector>
 
+#include "host/binary_io.h"
 #include "host/results.h"
 #include "host/scenario.h"
 #include "kernels/scenario_view.h"
@@ -142,9 +143,22 @@ class StreamingReducer {
   /// Values kept in memory right now, for the memory bound's tests and benchmark.
   std::uint64_t kept_values() const;
 
-  void save(std::ostream& out) const;
-  static std::unique_ptr<StreamingReducer> load(std::istream& in, const Scenario& scenario,
+  /// Appends the whole state (checkpoints, shards, MPI messages).
+  void save(binary::Writer& out) const;
+  /// The state as bytes, for MPI messages and tests.
+  std::string serialized() const;
+  /// Reads a state written by save(), checking every size and count against the scenario and
+  /// the format's limits before using it: UserError naming `in.what()` when anything is off.
+  static std::unique_ptr<StreamingReducer> load(binary::Reader& in, const Scenario& scenario,
                                                 PathLayout layout);
+  /// load() of a whole byte string (nothing may follow the state).
+  static std::unique_ptr<StreamingReducer> deserialized(std::string_view bytes,
+                                                        const Scenario& scenario,
+                                                        PathLayout layout,
+                                                        const std::string& what);
+  /// The largest state any run of a scenario with this layout can save (a file larger than
+  /// this is refused unread).
+  static std::uint64_t max_state_bytes(PathLayout layout);
 
   const StreamingLimits& limits() const { return limits_; }
   /// A cell's root histogram (tests and diagnostics).
@@ -167,7 +181,7 @@ class StreamingReducer {
   std::uint64_t paths_;
   int pass_ = 1;
   std::vector<CellAccumulator> cells_;
-  std::vector<std::array<std::uint64_t, 4>> binding_counts_;
+  std::vector<std::array<std::uint64_t, binding_code_count>> binding_counts_;
   std::vector<std::uint64_t> censored_counts_;
 };
 

@@ -134,6 +134,8 @@ enum BindingCode : std::uint8_t {
   binding_supply = 2,
   binding_funding = 3
 };
+/// Number of BindingCode values: the size of every per-code count array.
+constexpr int binding_code_count = 4;
 
 /// Cell numbering of PathOutput. Values: shortfall_gw per (entity, report month) with entity =
 /// site index or site_count for ALL; then shortfall_gw_months per entity; then months_late per

@@ -102,13 +102,13 @@ TEST_F(ShardsRefused, ShardOfAnotherConfig) {
 TEST_F(ShardsRefused, TruncatedShard) {
   const std::string bytes = read_text(shard(2));
   std::ofstream(shard(2), std::ios::binary | std::ios::trunc) << bytes.substr(0, bytes.size() / 3);
-  expect_refused(dir.path, "shard-2-of-3.caprisk: checkpoint is truncated");
+  expect_refused(dir.path, "shard-2-of-3.caprisk is truncated");
 }
 
 TEST_F(ShardsRefused, NotAShardFile) {
   const std::string garbage = other.write("garbage.caprisk", "hello, not a shard");
   expect_refused(shard(0) + " " + garbage, "garbage.caprisk: not a caprisk shard file");
-  expect_refused(other.file("nothing-here.caprisk"), "cannot read the shard file");
+  expect_refused(other.file("nothing-here.caprisk"), "nothing-here.caprisk: cannot read it");
 }
 
 TEST(Shards, BadShardOptionIsAUserError) {

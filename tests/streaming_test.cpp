@@ -185,9 +185,8 @@ TEST(Streaming, PilotBinsSurviveACheckpointAndMustMatchToMerge) {
 
   StreamingReducer placed(sim.scenario, layout, 5000);
   placed.place_root_bins(pilot.data(), 1000, 1000);
-  std::stringstream saved;
-  placed.save(saved);
-  std::unique_ptr<StreamingReducer> loaded = StreamingReducer::load(saved, sim.scenario, layout);
+  std::unique_ptr<StreamingReducer> loaded =
+      StreamingReducer::deserialized(placed.serialized(), sim.scenario, layout, "state");
   for (int c = 0; c < layout.value_count(); ++c)
     ASSERT_EQ(loaded->root(c).edges, placed.root(c).edges) << "cell " << c;
   stream(sim, *loaded, 1234, 1);
@@ -250,9 +249,8 @@ TEST(Streaming, CheckpointRoundTripMidPass) {
     std::copy(sim.samples.codes(c), sim.samples.codes(c) + 4000, codes.begin() + c * 4000);
   first.add_chunk(values.data(), codes.data(), 4000, 4000, 1);
   ASSERT_FALSE(first.finish_pass());
-  std::stringstream saved;
-  first.save(saved);
-  std::unique_ptr<StreamingReducer> loaded = StreamingReducer::load(saved, sim.scenario, layout);
+  std::unique_ptr<StreamingReducer> loaded =
+      StreamingReducer::deserialized(first.serialized(), sim.scenario, layout, "state");
   while (true) {
     loaded->add_chunk(values.data(), codes.data(), 4000, 4000, 1);
     if (loaded->finish_pass()) break;
@@ -299,9 +297,7 @@ TEST(Streaming, MergingPassesOfTwoHalvesEqualsOneReducer) {
     b->add_chunk(values.data(), codes.data(), 3500, 3500, 2);
     a->merge_pass(*b);
     if (a->finish_pass()) break;
-    std::stringstream state;
-    a->save(state);
-    b = StreamingReducer::load(state, sim.scenario, layout);
+    b = StreamingReducer::deserialized(a->serialized(), sim.scenario, layout, "state");
   }
   expect_same_tables(a->results(), whole.results(), 0.0);
 }
@@ -341,14 +337,12 @@ TEST(Streaming, ConstantCellsHaveExactlyZeroSd) {
 TEST(Streaming, CorruptCheckpointsAreRefused) {
   const Scenario s = default_scenario(100);
   const FlatScenario flat(s);
-  std::stringstream empty;
-  EXPECT_THROW(StreamingReducer::load(empty, s, flat.layout()), UserError);
+  EXPECT_THROW(StreamingReducer::deserialized("", s, flat.layout(), "state"), UserError);
   StreamingReducer reducer(s, flat.layout(), 100);
-  std::stringstream saved;
-  reducer.save(saved);
-  std::string bytes = saved.str();
-  std::stringstream truncated(bytes.substr(0, bytes.size() / 2));
-  EXPECT_THROW(StreamingReducer::load(truncated, s, flat.layout()), UserError);
+  const std::string bytes = reducer.serialized();
+  EXPECT_THROW(
+      StreamingReducer::deserialized(bytes.substr(0, bytes.size() / 2), s, flat.layout(), "state"),
+      UserError);
 }
 
 TEST(Streaming, KeptValuesAreBoundedWhateverThePathCount) {
