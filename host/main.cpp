@@ -2,15 +2,18 @@
 // 2 usage or config error.
 #include <boost/program_options.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "host/config.h"
 #include "host/devices.h"
+#include "host/output_files.h"
 #include "host/run.h"
 #include "host/shards.h"
 #include "host/version.h"
@@ -56,6 +59,19 @@ std::uint64_t parse_count(const std::string& text, const std::string& what, std:
       real != std::floor(real) || real > static_cast<double>(max))
     throw UserError(expected);
   return static_cast<std::uint64_t>(real);
+}
+
+/// --threads: at most 16 per hardware thread of this machine (and 4096), so that a typo cannot
+/// ask the OpenMP runtime for more threads than it can create.
+int parse_threads(const std::string& text) {
+  const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());
+  const std::uint64_t most = std::min<std::uint64_t>(4096, 16ULL * hardware);
+  try {
+    return static_cast<int>(parse_count(text, "--threads", most));
+  } catch (const UserError& error) {
+    throw UserError(std::string(error.what()) + " (at most 16 per hardware thread; this machine has " +
+                    std::to_string(hardware) + ")");
+  }
 }
 
 void print_validate_summary(const Scenario& s) {
@@ -180,9 +196,9 @@ int command_run(const std::vector<std::string>& args) {
       throw UserError("--seed expects a whole number >= 0, got '" + text + "'");
     scenario.seed = seed;
   }
-  if (vm.count("threads"))
-    run.threads = static_cast<int>(parse_count(vm["threads"].as<std::string>(), "--threads", 4096));
-  run.out_dir = vm.count("out") ? vm["out"].as<std::string>() : "out/" + scenario.name;
+  if (vm.count("threads")) run.threads = parse_threads(vm["threads"].as<std::string>());
+  run.out_dir =
+      vm.count("out") ? vm["out"].as<std::string>() : default_output_folder(scenario.name);
   run.backend = vm["backend"].as<std::string>();
   if (run.backend != "auto" && run.backend != "cpu" && run.backend != "cuda")
     throw UserError("--backend expects auto, cpu or cuda, got '" + run.backend + "'");
@@ -241,9 +257,7 @@ int command_merge(const std::vector<std::string>& args) {
     throw UserError("merge: give the shard files (or directories) written by run --shard k/n");
   if (vm.count("out")) merge.out_dir = vm["out"].as<std::string>();
   if (vm.count("config")) merge.config_path = vm["config"].as<std::string>();
-  if (vm.count("threads"))
-    merge.threads =
-        static_cast<int>(parse_count(vm["threads"].as<std::string>(), "--threads", 4096));
+  if (vm.count("threads")) merge.threads = parse_threads(vm["threads"].as<std::string>());
   merge.quiet = vm.count("quiet") > 0;
   merge.command_line = "caprisk merge";
   for (const auto& a : args) merge.command_line += " " + a;

@@ -1,15 +1,24 @@
 #include "host/output_files.h"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
 #include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include <array>
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "host/errors.h"
 
@@ -17,128 +26,377 @@ namespace caprisk {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+/// Test hook: CAPRISK_TEST_KILL_AT_COMMIT_STEP=N kills the process (SIGKILL) just before the
+/// N-th rename or fsync of a commit, so tests can check the folder at every step.
+void commit_step() {
+  static int step = 0;
+  static const char* const kill_at = std::getenv("CAPRISK_TEST_KILL_AT_COMMIT_STEP");
+  ++step;
+  if (kill_at != nullptr && std::atoi(kill_at) == step) ::kill(::getpid(), SIGKILL);
+}
+
+std::string errno_text() {
+  return std::strerror(errno);
+}
+
+/// fsync of a file or folder; a file system that cannot sync folders (EINVAL) is not an error.
+void sync_path(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw RuntimeFailure("cannot open " + path + " to sync it: " + errno_text());
+  const int status = ::fsync(fd);
+  const int error = errno;
+  ::close(fd);
+  if (status != 0 && error != EINVAL)
+    throw RuntimeFailure("cannot sync " + path + ": " + std::strerror(error));
+}
+
+/// Writes a whole file and syncs it; RuntimeFailure naming it (e.g. a full disk) otherwise.
+void write_and_sync(const std::string& path, const std::string& content) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0) throw RuntimeFailure("cannot write " + path + ": " + errno_text());
+  std::size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int error = errno;
+      ::close(fd);
+      throw RuntimeFailure("cannot write " + path + ": " + std::strerror(error));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  const bool synced = ::fsync(fd) == 0;
+  const int error = errno;
+  if (::close(fd) != 0 || !synced)
+    throw RuntimeFailure("cannot write " + path + ": " + std::strerror(synced ? errno : error));
+}
+
+/// The target of a symbolic link, or "" when `path` is not one.
+std::string link_target(const std::string& path) {
+  char buffer[4096];
+  const ssize_t n = ::readlink(path.c_str(), buffer, sizeof buffer - 1);
+  return n < 0 ? std::string() : std::string(buffer, static_cast<std::size_t>(n));
+}
+
+/// Makes `path` a symbolic link to `target` in one atomic step (a temporary link renamed over
+/// it), replacing whatever non-folder was there.
+void replace_with_link(const std::string& target, const std::string& path,
+                       const std::string& temporary) {
+  ::unlink(temporary.c_str());
+  if (::symlink(target.c_str(), temporary.c_str()) != 0)
+    throw RuntimeFailure("cannot create the link " + temporary + ": " + errno_text());
+  commit_step();
+  if (::rename(temporary.c_str(), path.c_str()) != 0) {
+    const int error = errno;
+    ::unlink(temporary.c_str());
+    throw RuntimeFailure("cannot rename " + temporary + " to " + path + ": " +
+                         std::strerror(error));
+  }
+}
+
+/// True when `pid` is a running process (temporaries of live processes are not stale).
+bool process_alive(long pid) {
+  return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
+}
+
+/// Digits after `prefix` at the start of `name` as a pid, or -1.
+long pid_after(const std::string& name, const std::string& prefix) {
+  if (name.rfind(prefix, 0) != 0 || name.size() == prefix.size()) return -1;
+  const std::string digits = name.substr(prefix.size());
+  if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) return -1;
+  return std::atol(digits.c_str());
+}
+
+std::vector<std::string> entries_of(const std::string& folder) {
+  std::vector<std::string> names;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(folder, error))
+    names.push_back(entry.path().filename().string());
+  return names;
+}
+
+std::string utc_stamp() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm parts{};
+  gmtime_r(&now, &parts);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y%m%dT%H%M%SZ", &parts);
+  return buffer;
+}
+
+constexpr char current_link[] = "current";
+
+}  // namespace
+
+std::vector<std::string_view> output_entry_names() {
+  return {"percentiles.csv", "attribution.csv", "summary.json"};
+}
+
 OutputDirectory::OutputDirectory(std::string path) : path_(std::move(path)) {
   std::error_code error;
   fs::create_directories(path_, error);
   if (error || !fs::is_directory(path_))
     throw UserError("--out " + path_ + ": cannot create the output directory" +
                     (error ? " (" + error.message() + ")" : " (a file of that name exists)"));
-  const std::string probe = path_ + "/.caprisk-write-test-" + std::to_string(::getpid());
-  std::FILE* file = std::fopen(probe.c_str(), "wb");
-  if (file == nullptr)
+  state_ = path_ + "/.caprisk";
+  if (::mkdir(state_.c_str(), 0777) != 0 && errno != EEXIST)
     throw UserError("--out " + path_ + ": the output directory is not writable (" +
-                    std::strerror(errno) + ")");
-  std::fclose(file);
-  std::remove(probe.c_str());
+                    errno_text() + ")");
+  if (!fs::is_directory(state_))
+    throw UserError("--out " + path_ + ": " + state_ +
+                    " exists and is not caprisk's folder; move it away or choose another --out");
+  lock_fd_ = ::open((state_ + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  if (lock_fd_ < 0)
+    throw UserError("--out " + path_ + ": the output directory is not writable (" +
+                    errno_text() + ")");
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int lock_error = errno;
+    std::string holder(256, '\0');
+    const ssize_t n = ::pread(lock_fd_, holder.data(), holder.size(), 0);
+    holder.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == '\0')) holder.pop_back();
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+    if (lock_error == EWOULDBLOCK)
+      throw UserError("--out " + path_ + ": another caprisk run" +
+                      (holder.empty() ? std::string() : " (" + holder + ")") +
+                      " is writing this folder; wait for it to finish, or choose another --out");
+    throw UserError("--out " + path_ + ": cannot lock the output directory (" +
+                    std::strerror(lock_error) + ")");
+  }
+  const std::string holder = "pid " + std::to_string(::getpid()) + ", since " + utc_stamp() + "\n";
+  if (::ftruncate(lock_fd_, 0) != 0 ||
+      ::pwrite(lock_fd_, holder.data(), holder.size(), 0) != static_cast<ssize_t>(holder.size())) {
+    // The lock holds either way; the text in it only helps a refused run say who holds it.
+  }
+  try {
+    fs::create_directories(state_ + "/runs");
+    clean_up_after_killed_runs();
+    adopt_files_of_the_old_layout();
+    check_entries_are_ours();
+  } catch (const fs::filesystem_error& e) {
+    ::close(lock_fd_);
+    throw UserError("--out " + path_ + ": " + e.what());
+  } catch (...) {
+    ::close(lock_fd_);
+    throw;
+  }
+  run_name_ = "runs/" + utc_stamp() + "-" + std::to_string(::getpid());
 }
 
 OutputDirectory::~OutputDirectory() {
-  for (const auto& [temporary, final_name] : staged_) std::remove(temporary.c_str());
+  if (staged_any_ && !committed_) {
+    std::error_code ignored;
+    fs::remove_all(state_ + "/" + run_name_, ignored);
+  }
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
+}
+
+void OutputDirectory::clean_up_after_killed_runs() {
+  // Under the lock no other run is writing here, so anything but the current results is
+  // left over from a run that was killed: its run folder, its temporary links.
+  const std::string current = link_target(state_ + "/" + current_link);
+  for (const std::string& name : entries_of(state_ + "/runs"))
+    if ("runs/" + name != current) fs::remove_all(state_ + "/runs/" + name);
+  for (const std::string& name : entries_of(state_))
+    if (name.rfind(std::string(current_link) + ".tmp-", 0) == 0) ::unlink((state_ + "/" + name).c_str());
+  for (const std::string_view entry : output_entry_names()) {
+    // (appended piece by piece: GCC 12 reports a false -Wrestrict for "." + entry + ...)
+    std::string link_prefix = ".";
+    link_prefix.append(entry).append(".link-");
+    std::string old_prefix = ".";  // temporaries of caprisk before this layout
+    old_prefix.append(entry).append(".tmp-");
+    for (const std::string& name : entries_of(path_)) {
+      const long link_pid = pid_after(name, link_prefix);
+      const long old_pid = pid_after(name, old_prefix);
+      if ((link_pid > 0 && !process_alive(link_pid)) || (old_pid > 0 && !process_alive(old_pid)))
+        ::unlink((path_ + "/" + name).c_str());
+    }
+  }
+}
+
+void OutputDirectory::adopt_files_of_the_old_layout() {
+  // Before this layout caprisk wrote plain files into the folder. Such a folder is recognised
+  // by its plain summary.json naming a caprisk version; its files become the current results
+  // (hard links first, so a run killed while doing this loses nothing).
+  const std::string summary = path_ + "/summary.json";
+  struct stat info {};
+  if (::lstat(summary.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) return;
+  std::ifstream in(summary);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (text.str().find("\"caprisk_version\"") == std::string::npos) return;
+  const std::string adopted = "runs/" + utc_stamp() + "-adopted";
+  fs::create_directories(state_ + "/" + adopted);
+  std::vector<std::string> moved;
+  for (const std::string_view entry : output_entry_names()) {
+    const std::string from = path_ + "/" + std::string(entry);
+    if (::lstat(from.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) continue;
+    const std::string to = state_ + "/" + adopted + "/" + std::string(entry);
+    if (::link(from.c_str(), to.c_str()) != 0) fs::copy_file(from, to);
+    moved.emplace_back(entry);
+  }
+  sync_path(state_ + "/" + adopted);
+  replace_with_link(adopted, state_ + "/" + current_link,
+                    state_ + "/" + current_link + ".tmp-" + std::to_string(::getpid()));
+  sync_path(state_);
+  std::sort(moved.begin(), moved.end(), [](const std::string& a, const std::string& b) {
+    return (a == "summary.json") < (b == "summary.json");  // summary.json last
+  });
+  for (const std::string& entry : moved)
+    replace_with_link(".caprisk/current/" + entry, path_ + "/" + entry,
+                      path_ + "/." + entry + ".link-" + std::to_string(::getpid()));
+  sync_path(path_);
+}
+
+void OutputDirectory::check_entries_are_ours() const {
+  for (const std::string_view entry : output_entry_names()) {
+    const std::string name(entry);
+    const std::string at = path_ + "/" + name;
+    struct stat info {};
+    if (::lstat(at.c_str(), &info) != 0) continue;
+    if (S_ISLNK(info.st_mode) && link_target(at) == ".caprisk/current/" + name) continue;
+    throw UserError("--out " + path_ + ": it holds '" + name +
+                    "', which caprisk did not write; caprisk never replaces what it did not "
+                    "write: move it away, or choose another --out");
+  }
 }
 
 void OutputDirectory::stage(const std::string& name, const std::string& content) {
-  const std::string final_name = path_ + "/" + name;
-  const std::string temporary = path_ + "/." + name + ".tmp-" + std::to_string(::getpid());
-  staged_.emplace_back(temporary, final_name);
-  std::FILE* file = std::fopen(temporary.c_str(), "wb");
-  if (file == nullptr)
-    throw RuntimeFailure("cannot write " + temporary + ": " + std::strerror(errno));
-  const bool written = std::fwrite(content.data(), 1, content.size(), file) == content.size();
-  const bool flushed = std::fflush(file) == 0 && ::fsync(::fileno(file)) == 0;
-  if (std::fclose(file) != 0 || !written || !flushed)
-    throw RuntimeFailure("cannot write " + temporary + ": " + std::strerror(errno));
+  const std::string entry = name.substr(0, name.find('/'));
+  const auto names = output_entry_names();
+  CAPRISK_EXPECTS(!committed_ && name.find("..") == std::string::npos &&
+                      std::find(names.begin(), names.end(), entry) != names.end(),
+                  "staging '" + name + "', which is not an output name");
+  const std::string folder = state_ + "/" + run_name_;
+  const std::string file = folder + "/" + name;
+  std::error_code error;
+  fs::create_directories(fs::path(file).parent_path(), error);
+  if (error) throw RuntimeFailure("cannot create " + folder + ": " + error.message());
+  staged_any_ = true;
+  write_and_sync(file, content);
+  if (std::find(entries_.begin(), entries_.end(), entry) == entries_.end())
+    entries_.push_back(entry);
 }
 
 void OutputDirectory::commit() {
-  for (const auto& [temporary, final_name] : staged_) {
-    if (std::rename(temporary.c_str(), final_name.c_str()) != 0)
-      throw RuntimeFailure("cannot rename " + temporary + " to " + final_name + ": " +
-                           std::strerror(errno));
+  CAPRISK_EXPECTS(staged_any_ && !committed_, "committing a run that staged nothing");
+  const std::string folder = state_ + "/" + run_name_;
+  // 1. The new files and every folder holding them are on disk.
+  for (const auto& entry : fs::recursive_directory_iterator(folder))
+    if (entry.is_directory()) {
+      commit_step();
+      sync_path(entry.path().string());
+    }
+  commit_step();
+  sync_path(folder);
+  // 2. Every entry of the new run has its link (new names dangle until the swap: absent).
+  for (const std::string& entry : entries_) {
+    const std::string at = path_ + "/" + entry;
+    if (link_target(at) == ".caprisk/current/" + entry) continue;
+    replace_with_link(".caprisk/current/" + entry, at,
+                      path_ + "/." + entry + ".link-" + std::to_string(::getpid()));
   }
-  staged_.clear();
+  commit_step();
+  sync_path(path_);
+  // 3. The swap: from here on every link shows the new run.
+  const std::string previous = link_target(state_ + "/" + current_link);
+  replace_with_link(run_name_, state_ + "/" + current_link,
+                    state_ + "/" + current_link + ".tmp-" + std::to_string(::getpid()));
+  commit_step();
+  sync_path(state_);
+  committed_ = true;
+  // 4. Links to names the new run does not have, and the previous run's files, go.
+  for (const std::string_view name : output_entry_names()) {
+    const std::string entry(name);
+    if (std::find(entries_.begin(), entries_.end(), entry) != entries_.end()) continue;
+    const std::string at = path_ + "/" + entry;
+    if (link_target(at) == ".caprisk/current/" + entry) ::unlink(at.c_str());
+  }
+  std::error_code ignored;
+  if (!previous.empty() && previous != run_name_)
+    fs::remove_all(state_ + "/" + previous, ignored);
+}
+
+std::string OutputDirectory::current_summary() const {
+  std::ifstream in(state_ + "/" + current_link + "/summary.json");
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string default_output_folder(const std::string& scenario_name) {
+  std::string folder = scenario_name;
+  std::replace(folder.begin(), folder.end(), '/', '_');
+  std::replace(folder.begin(), folder.end(), '\\', '_');
+  if (folder.empty() || folder.front() == '.') folder.insert(folder.begin(), '_');
+  return "out/" + folder;
 }
 
 void write_file_atomically(const std::string& path, const std::string& content,
                            long long crash_after_bytes) {
+  const fs::path target(path);
+  const std::string folder = target.parent_path().empty() ? "." : target.parent_path().string();
+  const std::string prefix = target.filename().string() + ".tmp-";
+  for (const std::string& name : entries_of(folder)) {
+    const long pid = pid_after(name, prefix);
+    if (pid > 0 && !process_alive(pid)) ::unlink((folder + "/" + name).c_str());
+  }
   const std::string temporary = path + ".tmp-" + std::to_string(::getpid());
-  std::FILE* file = std::fopen(temporary.c_str(), "wb");
-  if (file == nullptr) throw UserError("cannot write " + temporary + ": " + std::strerror(errno));
-  bool written = true;
   if (crash_after_bytes >= 0 && static_cast<std::size_t>(crash_after_bytes) < content.size()) {
-    std::fwrite(content.data(), 1, static_cast<std::size_t>(crash_after_bytes), file);
-    std::fflush(file);
+    write_and_sync(temporary, content.substr(0, static_cast<std::size_t>(crash_after_bytes)));
     ::kill(::getpid(), SIGKILL);
   }
-  written = std::fwrite(content.data(), 1, content.size(), file) == content.size();
-  const bool flushed = std::fflush(file) == 0 && ::fsync(::fileno(file)) == 0;
-  if (std::fclose(file) != 0 || !written || !flushed) {
-    std::remove(temporary.c_str());
-    throw RuntimeFailure("cannot write " + temporary + ": " + std::strerror(errno));
+  try {
+    write_and_sync(temporary, content);
+  } catch (...) {
+    ::unlink(temporary.c_str());
+    throw;
   }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    std::remove(temporary.c_str());
+  if (::rename(temporary.c_str(), path.c_str()) != 0) {
+    const int error = errno;
+    ::unlink(temporary.c_str());
     throw RuntimeFailure("cannot rename " + temporary + " to " + path + ": " +
-                         std::strerror(errno));
+                         std::strerror(error));
   }
+  sync_path(folder);
 }
 
-namespace {
-
-constexpr std::array<std::uint32_t, 64> round_constants = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
-
-std::uint32_t rotate_right(std::uint32_t x, int n) {
-  return (x >> n) | (x << (32 - n));
+void check_file_can_be_written(const std::string& path, const std::string& option) {
+  std::error_code error;
+  if (fs::is_directory(path, error))
+    throw UserError(option + " " + path + ": is a folder; give the path of a file");
+  const std::string probe = path + ".tmp-" + std::to_string(::getpid());
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (fd < 0)
+    throw UserError(option + " " + path + ": cannot create files there (" + errno_text() + ")");
+  ::close(fd);
+  ::unlink(probe.c_str());
 }
 
-}  // namespace
+void check_folder_can_be_written(const std::string& path, const std::string& option) {
+  std::error_code error;
+  fs::create_directories(path, error);
+  if (error || !fs::is_directory(path))
+    throw UserError(option + " " + path + ": cannot create the folder" +
+                    (error ? " (" + error.message() + ")" : " (a file of that name exists)"));
+  check_file_can_be_written(path + "/.caprisk-write-test", option);
+}
 
 std::string sha256_hex(const std::string& bytes) {
-  std::array<std::uint32_t, 8> h = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                                    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-  std::string message = bytes;
-  const std::uint64_t bit_length = static_cast<std::uint64_t>(bytes.size()) * 8;
-  message.push_back(static_cast<char>(0x80));
-  while (message.size() % 64 != 56) message.push_back('\0');
-  for (int i = 7; i >= 0; --i) message.push_back(static_cast<char>((bit_length >> (8 * i)) & 0xff));
-
-  for (std::size_t block = 0; block < message.size(); block += 64) {
-    std::array<std::uint32_t, 64> w{};
-    for (int i = 0; i < 16; ++i)
-      for (int b = 0; b < 4; ++b)
-        w[i] = (w[i] << 8) | static_cast<unsigned char>(message[block + 4 * i + b]);
-    for (int i = 16; i < 64; ++i) {
-      const std::uint32_t s0 =
-          rotate_right(w[i - 15], 7) ^ rotate_right(w[i - 15], 18) ^ (w[i - 15] >> 3);
-      const std::uint32_t s1 =
-          rotate_right(w[i - 2], 17) ^ rotate_right(w[i - 2], 19) ^ (w[i - 2] >> 10);
-      w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-    }
-    std::array<std::uint32_t, 8> v = h;
-    for (int i = 0; i < 64; ++i) {
-      const std::uint32_t s1 =
-          rotate_right(v[4], 6) ^ rotate_right(v[4], 11) ^ rotate_right(v[4], 25);
-      const std::uint32_t choose = (v[4] & v[5]) ^ (~v[4] & v[6]);
-      const std::uint32_t t1 = v[7] + s1 + choose + round_constants[i] + w[i];
-      const std::uint32_t s0 =
-          rotate_right(v[0], 2) ^ rotate_right(v[0], 13) ^ rotate_right(v[0], 22);
-      const std::uint32_t majority = (v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]);
-      const std::uint32_t t2 = s0 + majority;
-      v = {t1 + t2, v[0], v[1], v[2], v[3] + t1, v[4], v[5], v[6]};
-    }
-    for (int i = 0; i < 8; ++i) h[i] += v[i];
-  }
+  // OpenSSL's EVP interface: a maintained, tested implementation rather than our own.
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr) != 1)
+    throw RuntimeFailure("SHA-256 failed (OpenSSL EVP_Digest)");
   static const char* const hex = "0123456789abcdef";
   std::string out;
-  for (std::uint32_t word : h)
-    for (int shift = 28; shift >= 0; shift -= 4) out.push_back(hex[(word >> shift) & 0xf]);
+  for (unsigned int i = 0; i < length; ++i) {
+    out.push_back(hex[digest[i] >> 4]);
+    out.push_back(hex[digest[i] & 0xf]);
+  }
   return out;
 }
 

@@ -145,7 +145,9 @@ void write_outputs(OutputDirectory& out, const Scenario& scenario, const RunResu
   summary["headline"] = headline_json(scenario, results);
   out.stage("percentiles.csv", percentiles_csv(scenario, results));
   out.stage("attribution.csv", attribution_csv(scenario, results));
-  out.stage("summary.json", summary.dump(2) + "\n");
+  // Invalid UTF-8 (a command-line path, say) is replaced, never a failure after the run.
+  out.stage("summary.json",
+            summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   out.commit();
   if (!quiet) {
     std::cout << headline_table(scenario, results);
@@ -155,15 +157,32 @@ void write_outputs(OutputDirectory& out, const Scenario& scenario, const RunResu
   }
 }
 
-/// Default chunk: 16384 paths on the CPU, 1M on a GPU, never more than 256 MB of outputs.
+/// Most memory the buffers of one chunk may take (`--chunk-paths` beyond it is refused).
+constexpr double max_chunk_bytes = 1024.0 * 1024 * 1024;
+
+/// Paths per chunk: `requested`, or 16384 on the CPU and 1M on a GPU, never more than 256 MB
+/// of outputs; never more than the run's paths, since buffers follow the chunk size.
 std::uint64_t default_chunk(const FlatScenario& flat, const std::string& backend,
-                            std::uint64_t requested) {
-  if (requested > 0) return requested;
+                            std::uint64_t requested, std::uint64_t paths) {
   const double bytes_per_path = static_cast<double>(flat.layout().value_count() * sizeof(double) +
                                                     flat.layout().code_count());
+  if (requested > 0) {
+    const std::uint64_t chunk = std::min(requested, paths);
+    if (static_cast<double>(chunk) * bytes_per_path > max_chunk_bytes)
+      throw UserError("--chunk-paths " + std::to_string(requested) + " needs " +
+                      std::to_string(static_cast<std::uint64_t>(
+                          static_cast<double>(chunk) * bytes_per_path / 1048576.0)) +
+                      " MB of buffers for one chunk (" +
+                      std::to_string(static_cast<std::uint64_t>(bytes_per_path)) +
+                      " bytes per path); at most " +
+                      std::to_string(static_cast<std::uint64_t>(max_chunk_bytes / bytes_per_path)) +
+                      " paths fit in the 1 GiB a chunk may take");
+    return chunk;
+  }
   const auto cap =
       std::max<std::uint64_t>(64, static_cast<std::uint64_t>(268435456.0 / bytes_per_path));
-  return std::min<std::uint64_t>(backend == "cuda" ? 1 << 20 : 16384, cap);
+  return std::max<std::uint64_t>(
+      1, std::min({std::uint64_t{backend == "cuda" ? 1u << 20 : 16384u}, cap, paths}));
 }
 
 /// The backend as a chunk simulator for the streaming passes.
@@ -180,12 +199,9 @@ ChunkSimulator chunk_simulator(const FlatScenario& flat, const Scenario& scenari
 
 /// `caprisk run --shard k/n`: the first pass over this shard's paths, saved for `merge`.
 int run_shard(const Scenario& scenario, const FlatScenario& flat, const std::string& backend,
-              int threads, OutputDirectory& out, const RunOptions& options,
-              const std::string& config_sha256) {
-  if (!options.checkpoint_path.empty())
-    throw UserError("--checkpoint does not combine with --shard: a failed shard is re-run whole");
+              int threads, const RunOptions& options, const std::string& config_sha256) {
   const auto [begin, end] = shard_range(scenario.paths, options.shard_index, options.shard_count);
-  const std::uint64_t chunk = default_chunk(flat, backend, options.chunk_paths);
+  const std::uint64_t chunk = default_chunk(flat, backend, options.chunk_paths, scenario.paths);
   std::string device_name;
   const ChunkSimulator simulate =
       chunk_simulator(flat, scenario, backend, threads, chunk, options.device, device_name);
@@ -195,7 +211,7 @@ int run_shard(const Scenario& scenario, const FlatScenario& flat, const std::str
                            scenario.seed,        scenario.paths, options.shard_index,
                            options.shard_count};
   const std::string path =
-      out.path() + "/" + shard_file_name(options.shard_index, options.shard_count);
+      options.out_dir + "/" + shard_file_name(options.shard_index, options.shard_count);
   write_shard(path, header, *reducer);
   if (!options.quiet)
     std::printf("shard %llu/%llu: paths %llu..%llu in %.2f s; partial result in %s\n",
@@ -221,6 +237,7 @@ int run_scenario_mpi(const Scenario& scenario, const RunOptions& options) {
     refuse_if_no_supply(scenario, options.allow_no_supply);
     const auto started = std::chrono::steady_clock::now();
     const FlatScenario flat(scenario);
+    default_chunk(flat, "cpu", options.chunk_paths, scenario.paths);  // refuses before any output
     const DeviceReport devices = query_devices();
     const int device =
         devices.devices.empty() ? 0 : world.local_rank() % static_cast<int>(devices.devices.size());
@@ -232,7 +249,7 @@ int run_scenario_mpi(const Scenario& scenario, const RunOptions& options) {
       config_sha256 = sha256_hex(read_file(scenario.source_path));
     }
     const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
-    const std::uint64_t chunk = default_chunk(flat, backend, options.chunk_paths);
+    const std::uint64_t chunk = default_chunk(flat, backend, options.chunk_paths, scenario.paths);
     std::string device_name;
     const ChunkSimulator simulate =
         chunk_simulator(flat, scenario, backend, threads, chunk, device, device_name);
@@ -278,13 +295,21 @@ int run_scenario(const Scenario& scenario, const RunOptions& options) {
     std::cerr << "caprisk: warning: " << note << ": it will be short in every path\n";
 
   const FlatScenario flat(scenario);
+  default_chunk(flat, "cpu", options.chunk_paths, scenario.paths);  // refuses before any output
   const std::string backend = choose_backend(options.backend, options.device, options.quiet);
-  OutputDirectory out(options.out_dir);  // fails early when the directory is not writable
   const std::string config_sha256 = sha256_hex(read_file(scenario.source_path));
   const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
-
-  if (options.shard_count > 0)
-    return run_shard(scenario, flat, backend, threads, out, options, config_sha256);
+  if (options.shard_count > 0) {
+    // Shards of one run are often written into one folder at once (a job array): each file is
+    // written atomically on its own, and the folder is not locked.
+    if (!options.checkpoint_path.empty())
+      throw UserError("--checkpoint does not combine with --shard: a failed shard is re-run whole");
+    check_folder_can_be_written(options.out_dir, "--out");
+    return run_shard(scenario, flat, backend, threads, options, config_sha256);
+  }
+  if (!options.checkpoint_path.empty())
+    check_file_can_be_written(options.checkpoint_path, "--checkpoint");
+  OutputDirectory out(options.out_dir);  // locked for the whole run; refused early if unusable
 
   nlohmann::json backend_details = nlohmann::json::object();
   const auto simulation_start = std::chrono::steady_clock::now();
@@ -308,7 +333,7 @@ int run_scenario(const Scenario& scenario, const RunOptions& options) {
     // Streaming: bounded memory, checkpoints; chunks simulated on the CPU or on the GPU.
     BatchOptions batch;
     batch.threads = threads;
-    batch.chunk_paths = default_chunk(flat, backend, options.chunk_paths);
+    batch.chunk_paths = default_chunk(flat, backend, options.chunk_paths, scenario.paths);
     batch.checkpoint_path = options.checkpoint_path;
     batch.checkpoint_every = options.checkpoint_every;
     batch.resume = options.resume;
@@ -388,7 +413,7 @@ int merge_shards(const MergeOptions& options) {
   if (first.version != CAPRISK_VERSION_TEXT)
     throw UserError(files[0] + ": made by caprisk " + first.version + ", this is caprisk " +
                     CAPRISK_VERSION_TEXT + "; re-run the shards with this version");
-  std::vector<std::string> by_index(first.count);
+  std::vector<std::string> by_index(first.count);  // at most 1e6: read_shard_header checks
   for (std::size_t i = 0; i < files.size(); ++i) {
     const ShardHeader& h = headers[i];
     auto differs = [&](const std::string& what) {
@@ -406,8 +431,12 @@ int merge_shards(const MergeOptions& options) {
     by_index[h.index] = files[i];
   }
   std::string missing;
-  for (std::uint64_t k = 0; k < first.count; ++k)
-    if (by_index[k].empty()) missing += (missing.empty() ? "" : ", ") + std::to_string(k);
+  std::uint64_t missing_count = 0;
+  for (std::uint64_t k = 0; k < first.count; ++k) {
+    if (!by_index[k].empty()) continue;
+    if (++missing_count <= 10) missing += (missing.empty() ? "" : ", ") + std::to_string(k);
+  }
+  if (missing_count > 10) missing += " and " + std::to_string(missing_count - 10) + " more";
   if (!missing.empty())
     throw UserError("merge: missing shard(s) " + missing + " of " + std::to_string(first.count));
 
@@ -422,13 +451,14 @@ int merge_shards(const MergeOptions& options) {
   scenario.seed = first.seed;
   scenario.paths = first.paths;
   const FlatScenario flat(scenario);
-  OutputDirectory out(options.out_dir.empty() ? "out/" + scenario.name : options.out_dir);
+  OutputDirectory out(options.out_dir.empty() ? default_output_folder(scenario.name)
+                                              : options.out_dir);
 
   auto reducer = read_shard_state(by_index[0], scenario, flat.layout());
   for (std::uint64_t k = 1; k < first.count; ++k)
     reducer->merge_first_pass(*read_shard_state(by_index[k], scenario, flat.layout()));
   const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
-  const std::uint64_t chunk = default_chunk(flat, "cpu", 0);
+  const std::uint64_t chunk = default_chunk(flat, "cpu", 0, scenario.paths);
   std::string device_name;
   const ChunkSimulator simulate =
       chunk_simulator(flat, scenario, "cpu", threads, chunk, 0, device_name);

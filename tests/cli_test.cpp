@@ -41,8 +41,12 @@ TEST(CliRun, WritesTheThreeResultFiles) {
   const CommandResult r =
       run_caprisk("run " + minimal_config() + " --paths 3000 --quiet --out " + dir.path);
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(files_in(dir.path),
-            (std::vector<std::string>{"attribution.csv", "percentiles.csv", "summary.json"}));
+  // The results, each a link into .caprisk/current (the run's own folder), and nothing else.
+  EXPECT_EQ(files_in(dir.path), (std::vector<std::string>{".caprisk", "attribution.csv",
+                                                          "percentiles.csv", "summary.json"}));
+  for (const char* name : {"attribution.csv", "percentiles.csv", "summary.json"})
+    EXPECT_EQ(fs::read_symlink(dir.file(name)), fs::path(".caprisk/current") / name) << name;
+  EXPECT_EQ(files_in(dir.file(".caprisk")), (std::vector<std::string>{"current", "lock", "runs"}));
   const std::string csv = read_text(dir.file("percentiles.csv"));
   EXPECT_EQ(csv.rfind("site,month,metric,paths,mean,sd,p1,p1_ci_low,p1_ci_high,", 0), 0u);
   EXPECT_TRUE(contains(csv, "\nAbilene TX,2026-06,shortfall_gw,3000,"));
@@ -173,8 +177,61 @@ INSTANTIATE_TEST_SUITE_P(
                       BadRun{"UnknownBackend", "--backend tpu",
                              "--backend expects auto, cpu or cuda"},
                       BadRun{"UnknownOption", "--pahts 10", "unrecognised option '--pahts'"},
-                      BadRun{"CudaWithoutGpu", "--backend cuda", "--backend cuda"}),
+                      BadRun{"CudaWithoutGpu", "--backend cuda", "--backend cuda"},
+                      BadRun{"ThreadsBeyondTheMachine", "--threads 4096",
+                             "at most 16 per hardware thread"},
+                      BadRun{"ChunkTooLargeForMemory",
+                             "--paths 100000000 --chunk-paths 50000000",
+                             "paths fit in the 1 GiB a chunk may take"}),
     [](const auto& test_case) { return test_case.param.name; });
+
+TEST(CliRun, AChunkLargerThanTheRunTakesOnlyTheRunsPaths) {
+  // Buffers follow the chunk: a chunk of 5e7 paths for a run of 2000 must not allocate 5e7.
+  TempDir dir;
+  const CommandResult r = run_caprisk("run " + minimal_config() +
+                                      " --paths 2000 --chunk-paths 5e7 --quiet --out " + dir.path);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto summary = nlohmann::json::parse(read_text(dir.file("summary.json")));
+  EXPECT_EQ(summary["backend_details"]["chunk_paths"], 2000);
+}
+
+TEST(CliRun, InputsAtEverySizeLimitGiveFiniteTables) {
+  // The largest (and smallest) values every key accepts: nothing in the tables may become inf
+  // or nan (docs/CONFIG.md, "Limits").
+  std::string huge = testing::hand_scenario;
+  auto set = [&huge](const std::string& from, const std::string& to) {
+    const std::size_t at = huge.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    huge.replace(at, from.size(), to);
+  };
+  set("program_share: 1", "program_share: 1");
+  set("stacks_per_wafer: 1", "stacks_per_wafer: 10000");
+  set("stacks_per_accelerator: 1", "stacks_per_accelerator: 0.01");
+  set("kw_per_accelerator: 1000", "kw_per_accelerator: 100000");
+  set("wafers_per_month: [[2026-01, 100]]", "wafers_per_month: [[2026-01, 1e9]]");
+  set("capex_per_gw: 10", "capex_per_gw: 0.001");
+  set("tranches: [[2026-01, 5]]", "tranches: [[2026-01, 1e7], [2026-02, 1e7]]");
+  set("target_gw: [[2026-01, 1.0]]", "target_gw: [[2026-01, 100000]]");
+  set("build_rate_gw: 0.3", "build_rate_gw: 100000");
+  // Power on time (every limit meets every other in the sums), and delayed by a lognormal
+  // that draws up to 3e7 months.
+  for (const char* delay : {"0", "{dist: lognormal, median: 1e6, p90: 2e6}"}) {
+    std::string config_text = huge;
+    const std::string power = "power: {schedule: [[2026-01, 0.25], [2026-04, 1.0]]}";
+    config_text.replace(config_text.find(power), power.size(),
+                        std::string("power: {schedule: [[2026-01, 100000]], delay_months: ") +
+                            delay + "}");
+    TempDir dir;
+    const std::string config = dir.write("huge.yaml", config_text);
+    const CommandResult r =
+        run_caprisk("run " + config + " --paths 200 --quiet --out " + dir.path);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    for (const char* file : {"percentiles.csv", "attribution.csv", "summary.json"}) {
+      const std::string text = read_text(dir.file(file));
+      EXPECT_FALSE(contains(text, "inf") || contains(text, "nan")) << file << ":\n" << text;
+    }
+  }
+}
 
 TEST(CliRun, UnwritableOutputDirectoryIsAUserError) {
   TempDir dir;
