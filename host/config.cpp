@@ -2,13 +2,18 @@
 // column (from yaml-cpp's marks) and the field path, and says what was expected.
 #include "host/config.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -70,20 +75,28 @@ namespace {
 
 constexpr double infinity = std::numeric_limits<double>::infinity();
 
-/// Which values a field accepts; a distribution's whole support must lie inside it.
+/// Which values a field accepts; a distribution's whole support must lie inside it. `cap`
+/// bounds the size of every value (|x| <= cap), so that no finite input can overflow the model
+/// or the tables to inf or nan (docs/CONFIG.md, "Limits").
 struct Range {
   double min = -infinity;
   double max = infinity;
   bool min_exclusive = false;
+  double cap = infinity;
   std::string describe() const {
-    if (std::isinf(min) && std::isinf(max)) return "";
+    std::string text;
     if (min == 0 && max == 1) return "in [0, 1]";
-    if (min_exclusive) return "> " + format(min);
-    if (std::isinf(max)) return ">= " + format(min);
-    return "in [" + format(min) + ", " + format(max) + "]";
+    if (std::isfinite(min) && std::isfinite(max))
+      return "in [" + format(min) + ", " + format(max) + "]";
+    if (std::isfinite(min)) text = (min_exclusive ? "> " : ">= ") + format(min);
+    if (std::isfinite(cap))
+      text += text.empty() ? "in [" + format(-cap) + ", " + format(cap) + "]"
+                           : " and at most " + format(cap);
+    return text;
   }
   bool contains(double x) const {
-    return std::isfinite(x) && (min_exclusive ? x > min : x >= min) && x <= max;
+    return std::isfinite(x) && (min_exclusive ? x > min : x >= min) && x <= max &&
+           std::fabs(x) <= cap;
   }
   static std::string format(double x) {
     std::ostringstream out;
@@ -92,10 +105,83 @@ struct Range {
   }
 };
 
+// The size limits of docs/CONFIG.md, "Limits": far beyond any real build-out, small enough
+// that sums over 1200 months, 64 sites and 16 suppliers stay finite.
+constexpr double max_gw = 1e5;        // 100 TW
+constexpr double max_months = 1e9;    // delays, lead times, time constants
+constexpr double max_wafers = 1e9;    // per month and supplier
+constexpr double max_usd_b = 1e7;     // USD billions
+constexpr double max_per_year = 1e6;  // event rates and hazards
+constexpr double max_count = 1e4;     // stacks per wafer / accelerator, capacity factors
+
 const Range any_real{};
-const Range non_negative{0, infinity};
 const Range positive{0, infinity, true};
 const Range fraction{0, 1};
+const Range gw{0, infinity, false, max_gw};
+const Range months{-infinity, infinity, false, max_months};
+const Range months_non_negative{0, infinity, false, max_months};
+const Range months_positive{0, infinity, true, max_months};
+const Range wafers{0, infinity, false, max_wafers};
+const Range usd_b{0, infinity, false, max_usd_b};
+const Range per_year{0, infinity, false, max_per_year};
+const Range count{0, infinity, false, max_count};
+const Range stacks_per_accelerator{0.01, infinity, false, max_count};
+const Range kw{0, infinity, false, 1e5};
+const Range capex{1e-3, infinity, false, 1e6};
+
+/// Lists longer than these are refused with their length and the limit.
+constexpr std::size_t max_schedule_points = 2400;
+constexpr std::size_t max_percentiles = 100;
+constexpr std::size_t max_name_bytes = 200;
+/// Beyond this a + b, the incomplete-beta inversion can no longer resolve the distribution
+/// in double precision (measured against a skew-corrected normal: under 1e-4 sd of error up
+/// to 2.5e10, 6e-4 sd at 2.5e11, 0.1 sd at 2.5e13; tests/distributions_test.cpp).
+constexpr double max_beta_concentration = 1e10;
+
+/// The sampler's uniforms lie in [2^-33, 1 - 2^-33] (docs/MODEL.md, "Randomness"), so these
+/// give the extreme values a distribution can produce.
+constexpr double lowest_uniform = 1.1641532182693481e-10;
+constexpr double highest_uniform = 1.0 - 1.1641532182693481e-10;
+
+/// Why `text` is not a good name (valid UTF-8, printable, short), or "" when it is one.
+std::string name_problem(const std::string& text) {
+  if (text.size() > max_name_bytes)
+    return "is " + std::to_string(text.size()) + " bytes long; names are at most " +
+           std::to_string(max_name_bytes);
+  for (std::size_t i = 0; i < text.size();) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    const std::string at = " (byte " + std::to_string(i) + ")";
+    std::size_t length = 1;
+    std::uint32_t code = byte;
+    if (byte >= 0xc2 && byte <= 0xdf) {
+      length = 2;
+      code = byte & 0x1fu;
+    } else if (byte >= 0xe0 && byte <= 0xef) {
+      length = 3;
+      code = byte & 0x0fu;
+    } else if (byte >= 0xf0 && byte <= 0xf4) {
+      length = 4;
+      code = byte & 0x07u;
+    } else if (byte >= 0x80) {
+      return "is not valid UTF-8" + at;
+    }
+    if (i + length > text.size()) return "is not valid UTF-8" + at;
+    for (std::size_t k = 1; k < length; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      if ((next & 0xc0) != 0x80) return "is not valid UTF-8" + at;
+      code = (code << 6) | (next & 0x3fu);
+    }
+    const bool overlong = (length == 3 && code < 0x800) || (length == 4 && code < 0x10000);
+    if (overlong || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff))
+      return "is not valid UTF-8" + at;
+    if (code < 0x20 || code == 0x7f || (code >= 0x80 && code < 0xa0))
+      return "contains a control character" + at;
+    if ((code >= 0x202a && code <= 0x202e) || (code >= 0x2066 && code <= 0x2069))
+      return "contains a bidirectional-text control character" + at;
+    i += length;
+  }
+  return "";
+}
 
 std::size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<std::size_t> row(b.size() + 1);
@@ -276,6 +362,15 @@ class Reader {
     return node.Scalar();
   }
 
+  /// A name that reaches outputs, file names and terminals: text() that is also valid UTF-8,
+  /// printable and at most max_name_bytes long.
+  std::string name(const YAML::Node& node, const std::string& field) const {
+    std::string value = text(node, field);
+    const std::string problem = name_problem(value);
+    if (!problem.empty()) fail(node, field, "the name " + quote(value) + " " + problem);
+    return value;
+  }
+
   YearMonth month(const YAML::Node& node, const std::string& field) const {
     YearMonth result;
     if (!node.IsScalar() || !parse_year_month(node.Scalar(), result))
@@ -293,6 +388,10 @@ class Reader {
     const std::string shape = "expected a schedule: a list of [YYYY-MM, value] pairs";
     if (!node.IsSequence() || node.size() == 0)
       fail(node, field, shape + ", got " + kind_name(node));
+    if (node.size() > max_schedule_points)
+      fail(node, field,
+           "has " + std::to_string(node.size()) + " points; a schedule has at most " +
+               std::to_string(max_schedule_points));
     Schedule points;
     for (std::size_t i = 0; i < node.size(); ++i) {
       const YAML::Node& pair = node[i];
@@ -404,26 +503,49 @@ class Reader {
           fail(at("sd"), join(field, "sd"),
                "too large for the mean: a beta needs sd < sqrt(mean (1 - mean)) = " +
                    Range::format(std::sqrt(mean * (1 - mean))));
+        const double concentration = mean * (1 - mean) / (sd * sd) - 1;  // a + b
+        if (!(concentration <= max_beta_concentration))
+          fail(at("sd"), join(field, "sd"),
+               "too small for a beta: it needs sd >= " +
+                   Range::format(std::sqrt(mean * (1 - mean) / (max_beta_concentration + 1))) +
+                   " at this mean (a + b at most 1e10; beyond that the sampler cannot resolve "
+                   "the distribution); use a fixed value, or a normal with min and max");
         d = make_beta_mean_sd(mean, sd);
       } else {
         const double a = param("a"), b = param("b");
         if (!(a > 0)) fail(at("a"), join(field, "a"), "must be > 0");
         if (!(b > 0)) fail(at("b"), join(field, "b"), "must be > 0");
+        if (!(a + b <= max_beta_concentration))
+          fail(node, field,
+               "a + b = " + Range::format(a + b) +
+                   " is too large: at most 1e10, beyond which the sampler cannot resolve the "
+                   "distribution; use a fixed value, or a normal with min and max");
         d = make_beta(a, b);
       }
     } else {  // bernoulli
       d = make_bernoulli(number(require(node, field, "p"), join(field, "p"), fraction));
     }
     if (kind != "fixed") {
-      // A lognormal never reaches its lower end 0, so it satisfies "> 0".
+      // A lognormal never reaches its lower end 0, so it satisfies "> 0"; against a positive
+      // minimum, and against the size cap, what counts is what the sampler can draw.
       const bool open_lower = d.kind == DistKind::lognormal;
-      const bool below =
-          range.min_exclusive && !open_lower ? !(d.lower > range.min) : d.lower < range.min;
-      if (below || d.upper > range.max)
+      const double lowest = quantile(d, lowest_uniform);
+      const double highest = quantile(d, highest_uniform);
+      const double lower = open_lower && range.min > 0 ? lowest : d.lower;
+      const bool below = range.min_exclusive && !(open_lower && range.min > 0)
+                             ? !(open_lower || lower > range.min)
+                             : !(lower >= range.min);
+      if (below || !(d.upper <= range.max))
         fail(node, field,
              support_problem + ", but this " + kind + " ranges over " + (open_lower ? "(" : "[") +
                  Range::format(d.lower) + ", " + Range::format(d.upper) +
                  (std::isinf(d.upper) ? ")" : "]"));
+      if (!(std::fabs(lowest) <= range.cap && std::fabs(highest) <= range.cap))
+        fail(node, field,
+             "the distribution's values must all be at most " + Range::format(range.cap) +
+                 " in size, but this " + kind + " can draw " +
+                 Range::format(std::fabs(lowest) > std::fabs(highest) ? lowest : highest) +
+                 " (at u = 2^-33 or 1 - 2^-33, the sampler's extreme uniforms)");
     }
     if (has("factor")) {
       if (factors == nullptr)
@@ -509,7 +631,7 @@ class ScenarioBuilder {
     r_.check_keys(node, f,
                   {"name", "start", "horizon_months", "seed", "paths", "percentiles",
                    "report_months", "on_target_tolerance"});
-    s_.name = r_.text(r_.require(node, f, "name"), "scenario.name");
+    s_.name = r_.name(r_.require(node, f, "name"), "scenario.name");
     s_.start = r_.month(r_.require(node, f, "start"), "scenario.start");
     s_.horizon_months =
         static_cast<int>(r_.integer(r_.require(node, f, "horizon_months"),
@@ -522,6 +644,10 @@ class ScenarioBuilder {
       const YAML::Node list = node["percentiles"];
       r_.expect_list(list, "scenario.percentiles");
       if (list.size() == 0) r_.fail(list, "scenario.percentiles", "must not be empty");
+      if (list.size() > max_percentiles)
+        r_.fail(list, "scenario.percentiles",
+                "lists " + std::to_string(list.size()) + " percentiles; at most " +
+                    std::to_string(max_percentiles) + " can be reported");
       for (std::size_t i = 0; i < list.size(); ++i) {
         const std::string path = Reader::index("scenario.percentiles", i);
         const double q = r_.number(list[i], path, Range{0, 100});
@@ -577,7 +703,7 @@ class ScenarioBuilder {
     }
     if (c.copula == CopulaKind::student_t) {
       const YAML::Node df = r_.require(node, f, "df");
-      c.df = r_.number(df, "correlation.df", positive);
+      c.df = r_.number(df, "correlation.df", Range{0, infinity, true, 1e6});
       if (!(c.df > 2)) r_.fail(df, "correlation.df", "a student_t copula needs df > 2");
     } else if (node["df"]) {
       r_.fail(node["df"], "correlation.df", "df applies only to copula: student_t");
@@ -588,7 +714,7 @@ class ScenarioBuilder {
       r_.fail(list, "correlation.factors",
               "at most " + std::to_string(ModelLimits::max_factors) + " factors");
     for (std::size_t i = 0; i < list.size(); ++i) {
-      const std::string name = r_.text(list[i], Reader::index("correlation.factors", i));
+      const std::string name = r_.name(list[i], Reader::index("correlation.factors", i));
       if (std::find(c.factors.begin(), c.factors.end(), name) != c.factors.end())
         r_.fail(list[i], Reader::index("correlation.factors", i),
                 "duplicate factor name '" + name + "'");
@@ -640,7 +766,7 @@ class ScenarioBuilder {
     YieldCurve curve;
     curve.initial = dist(node, f, "initial", fraction);
     curve.mature = dist(node, f, "mature", fraction);
-    curve.tau_months = dist(node, f, "tau_months", positive);
+    curve.tau_months = dist(node, f, "tau_months", months_positive);
     return curve;
   }
 
@@ -653,13 +779,13 @@ class ScenarioBuilder {
          "lead_time_months", "packaging_cap_gw", "hbm_yield", "package_yield", "suppliers"});
     Supply& s = s_.supply;
     s.program_share = dist(node, f, "program_share", fraction);
-    s.stacks_per_wafer = dist(node, f, "stacks_per_wafer", non_negative);
-    s.stacks_per_accelerator = dist(node, f, "stacks_per_accelerator", positive);
-    s.kw_per_accelerator = dist(node, f, "kw_per_accelerator", non_negative);
-    s.lead_time_months = dist_or(node, f, "lead_time_months", non_negative, make_fixed(0));
+    s.stacks_per_wafer = dist(node, f, "stacks_per_wafer", count);
+    s.stacks_per_accelerator = dist(node, f, "stacks_per_accelerator", stacks_per_accelerator);
+    s.kw_per_accelerator = dist(node, f, "kw_per_accelerator", kw);
+    s.lead_time_months = dist_or(node, f, "lead_time_months", months_non_negative, make_fixed(0));
     if (node["packaging_cap_gw"])
       s.packaging_cap_gw =
-          r_.schedule(node["packaging_cap_gw"], "supply.packaging_cap_gw", s_.start, non_negative);
+          r_.schedule(node["packaging_cap_gw"], "supply.packaging_cap_gw", s_.start, gw);
     s.hbm_yield = yield_curve(r_.require(node, f, "hbm_yield"), "supply.hbm_yield");
     if (node["package_yield"])
       s.package_yield = yield_curve(node["package_yield"], "supply.package_yield");
@@ -679,20 +805,20 @@ class ScenarioBuilder {
       Supplier supplier;
       supplier.name = unique_name(r_.require(n, sf, "name"), sf, s.suppliers);
       supplier.wafers_per_month = r_.schedule(r_.require(n, sf, "wafers_per_month"),
-                                              sf + ".wafers_per_month", s_.start, non_negative);
-      supplier.ramp_delay_months = dist_or(n, sf, "ramp_delay_months", any_real, make_fixed(0));
-      supplier.capacity_factor = dist_or(n, sf, "capacity_factor", non_negative, make_fixed(1));
+                                              sf + ".wafers_per_month", s_.start, wafers);
+      supplier.ramp_delay_months = dist_or(n, sf, "ramp_delay_months", months, make_fixed(0));
+      supplier.capacity_factor = dist_or(n, sf, "capacity_factor", count, make_fixed(1));
       if (n["disruption"]) {
         const std::string df = sf + ".disruption";
         const YAML::Node d = n["disruption"];
         r_.expect_map(d, df);
         r_.check_keys(d, df, {"rate_per_year", "loss", "recovery_months"});
         supplier.disruption_rate_per_year =
-            r_.number(r_.require(d, df, "rate_per_year"), df + ".rate_per_year", non_negative);
+            r_.number(r_.require(d, df, "rate_per_year"), df + ".rate_per_year", per_year);
         supplier.disruption_loss =
             r_.distribution(r_.require(d, df, "loss"), df + ".loss", fraction, nullptr);
         supplier.disruption_recovery_months = r_.distribution(
-            r_.require(d, df, "recovery_months"), df + ".recovery_months", non_negative, nullptr);
+            r_.require(d, df, "recovery_months"), df + ".recovery_months", months_non_negative, nullptr);
       }
       if (n["hbm_yield"]) supplier.hbm_yield = yield_curve(n["hbm_yield"], sf + ".hbm_yield");
       s.suppliers.push_back(std::move(supplier));
@@ -703,7 +829,7 @@ class ScenarioBuilder {
     const std::string f = "funding";
     r_.expect_map(node, f);
     r_.check_keys(node, f, {"capex_per_gw", "deals"});
-    s_.funding.capex_per_gw = dist(node, f, "capex_per_gw", positive);
+    s_.funding.capex_per_gw = dist(node, f, "capex_per_gw", capex);
     const YAML::Node list = r_.require(node, f, "deals");
     r_.expect_list(list, "funding.deals");
     if (list.size() == 0) r_.fail(list, "funding.deals", "must list at least one deal");
@@ -738,23 +864,23 @@ class ScenarioBuilder {
       deal.name = unique_name(r_.require(n, df, "name"), df, s_.funding.deals);
       if (deal.kind == DealKind::schedule) {
         deal.tranches =
-            r_.schedule(r_.require(n, df, "tranches"), df + ".tranches", s_.start, non_negative);
+            r_.schedule(r_.require(n, df, "tranches"), df + ".tranches", s_.start, usd_b);
       } else {
         deal.start_month = n["start"] ? r_.month_index(n["start"], df + ".start", s_.start) : 0;
-        deal.advance = n["advance"] ? r_.number(n["advance"], df + ".advance", non_negative) : 0;
-        deal.per_gw = r_.number(r_.require(n, df, "per_gw"), df + ".per_gw", non_negative);
-        deal.cap = n["cap"] ? r_.number(n["cap"], df + ".cap", non_negative) : infinity;
+        deal.advance = n["advance"] ? r_.number(n["advance"], df + ".advance", usd_b) : 0;
+        deal.per_gw = r_.number(r_.require(n, df, "per_gw"), df + ".per_gw", usd_b);
+        deal.cap = n["cap"] ? r_.number(n["cap"], df + ".cap", usd_b) : infinity;
         deal.lag_months = n["lag_months"]
                               ? static_cast<int>(r_.integer(n["lag_months"], df + ".lag_months", 0,
                                                             ModelLimits::max_per_gw_lag))
                               : 0;
       }
-      deal.delay_months = dist_or(n, df, "delay_months", any_real, make_fixed(0));
+      deal.delay_months = dist_or(n, df, "delay_months", months, make_fixed(0));
       if (n["close_probability"])
         deal.closes = r_.event(n["close_probability"], df + ".close_probability", factors());
       if (n["cancel_hazard_per_year"])
         deal.cancel_hazard_per_year =
-            r_.number(n["cancel_hazard_per_year"], df + ".cancel_hazard_per_year", non_negative);
+            r_.number(n["cancel_hazard_per_year"], df + ".cancel_hazard_per_year", per_year);
       s_.funding.deals.push_back(std::move(deal));
     }
   }
@@ -798,15 +924,15 @@ class ScenarioBuilder {
         site.funded_by.push_back(index);
       }
       site.target_gw =
-          r_.schedule(r_.require(n, sf, "target_gw"), sf + ".target_gw", s_.start, non_negative);
-      site.build_rate_gw = dist(n, sf, "build_rate_gw", non_negative);
+          r_.schedule(r_.require(n, sf, "target_gw"), sf + ".target_gw", s_.start, gw);
+      site.build_rate_gw = dist(n, sf, "build_rate_gw", gw);
       const std::string pf = sf + ".power";
       const YAML::Node power = r_.require(n, sf, "power");
       r_.expect_map(power, pf);
       r_.check_keys(power, pf, {"schedule", "delay_months", "availability", "failure_probability"});
       site.power_schedule =
-          r_.schedule(r_.require(power, pf, "schedule"), pf + ".schedule", s_.start, non_negative);
-      site.power_delay_months = dist_or(power, pf, "delay_months", any_real, make_fixed(0));
+          r_.schedule(r_.require(power, pf, "schedule"), pf + ".schedule", s_.start, gw);
+      site.power_delay_months = dist_or(power, pf, "delay_months", months, make_fixed(0));
       site.power_availability = dist_or(power, pf, "availability", fraction, make_fixed(1));
       if (power["failure_probability"])
         site.power_fails =
@@ -818,7 +944,7 @@ class ScenarioBuilder {
   template <class Named>
   std::string unique_name(const YAML::Node& node, const std::string& field,
                           const std::vector<Named>& existing) const {
-    const std::string name = r_.text(node, field + ".name");
+    const std::string name = r_.name(node, field + ".name");
     for (const auto& other : existing)
       if (other.name == name) r_.fail(node, field + ".name", "duplicate name '" + name + "'");
     return name;
@@ -831,20 +957,129 @@ class ScenarioBuilder {
 
 }  // namespace
 
+namespace {
+
+/// Deepest nesting of mappings and lists a config may use (the shipped ones use 6).
+constexpr int max_nesting = 64;
+
+/// Refuses text nested deeper than max_nesting before the YAML parser recurses into it. The
+/// depth counted is an upper bound: the enclosing blocks (by indentation), the "- " items
+/// opened on the line, and the open [ and { of flow collections.
+void check_nesting(const std::string& text, const std::string& file) {
+  std::vector<std::size_t> indents;  // of the enclosing block lines
+  int flow = 0;
+  bool in_double = false, in_single = false;
+  int line = 1;
+  std::size_t begin = 0;
+  while (begin < text.size()) {
+    std::size_t end = text.find('\n', begin);
+    if (end == std::string::npos) end = text.size();
+    const std::string_view row(text.data() + begin, end - begin);
+    std::size_t indent = row.find_first_not_of(' ');
+    const bool blank = indent == std::string_view::npos || row[indent] == '#' ||
+                       row[indent] == '\r';
+    int depth = flow;
+    if (!blank && flow == 0 && !in_double && !in_single) {
+      while (!indents.empty() && indents.back() >= indent) indents.pop_back();
+      indents.push_back(indent);
+      depth = static_cast<int>(indents.size());
+      while (indent + 1 < row.size() && row[indent] == '-' && row[indent + 1] == ' ') {
+        ++depth;
+        indent = row.find_first_not_of(' ', indent + 1);
+        if (indent == std::string_view::npos) break;
+      }
+    } else {
+      depth += static_cast<int>(indents.size());
+    }
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      const char c = row[i];
+      if (in_double) {
+        if (c == '\\') ++i;
+        else if (c == '"') in_double = false;
+      } else if (in_single) {
+        if (c == '\'') in_single = false;
+      } else if (c == '"') {
+        in_double = true;
+      } else if (c == '\'') {
+        in_single = true;
+      } else if (c == '#' && (i == 0 || row[i - 1] == ' ')) {
+        break;
+      } else if (c == '[' || c == '{') {
+        ++flow;
+        ++depth;
+      } else if ((c == ']' || c == '}') && flow > 0) {
+        --flow;
+        --depth;
+      }
+      if (depth > max_nesting)
+        throw ConfigError(file, line, static_cast<int>(i) + 1, "",
+                          "nested deeper than " + std::to_string(max_nesting) +
+                              " levels of mappings and lists; a scenario needs far fewer");
+    }
+    if (depth > max_nesting)
+      throw ConfigError(file, line, 1, "",
+                        "nested deeper than " + std::to_string(max_nesting) +
+                            " levels of mappings and lists; a scenario needs far fewer");
+    begin = end + 1;
+    ++line;
+  }
+}
+
+/// The 1-based line of the second document's start marker ("---"), or 0.
+int second_document_line(const std::string& text) {
+  int line = 1;
+  bool content = false;
+  std::size_t begin = 0;
+  while (begin < text.size()) {
+    std::size_t end = text.find('\n', begin);
+    if (end == std::string::npos) end = text.size();
+    std::string_view row(text.data() + begin, end - begin);
+    if (!row.empty() && row.back() == '\r') row.remove_suffix(1);
+    const bool marker = row.substr(0, 3) == "---" && (row.size() == 3 || row[3] == ' ');
+    if (marker && content) return line;
+    const std::size_t first = row.find_first_not_of(' ');
+    if (!marker && first != std::string_view::npos && row[first] != '#' && row[0] != '%')
+      content = true;
+    if (row.substr(0, 3) == "..." && content) return line;
+    begin = end + 1;
+    ++line;
+  }
+  return 0;
+}
+
+[[noreturn]] void malformed(const std::string& text, const std::string& file,
+                            const YAML::Exception& e) {
+  const int line = e.mark.is_null() ? 0 : e.mark.line + 1;
+  const int column = e.mark.is_null() ? 0 : e.mark.column + 1;
+  std::string hint;
+  if (text.find('\t') != std::string::npos)
+    hint = " (the file contains tab characters: YAML indents with spaces only)";
+  throw ConfigError(file, line, column, "", "malformed YAML: " + e.msg + hint);
+}
+
+}  // namespace
+
 Scenario parse_scenario(const std::string& yaml_text, const std::string& display_name) {
   if (yaml_text.find('\0') != std::string::npos)
     throw ConfigError(display_name, 0, 0, "", "not a YAML text file (it contains NUL bytes)");
-  YAML::Node root;
+  if (yaml_text.find('\r') != std::string::npos && yaml_text.find('\n') == std::string::npos)
+    throw ConfigError(display_name, 0, 0, "",
+                      "its lines end with CR only (the old Mac line ends), which YAML does not "
+                      "read as line breaks; save it with LF (or CRLF) line ends");
+  check_nesting(yaml_text, display_name);
+  std::vector<YAML::Node> documents;
   try {
-    root = YAML::Load(yaml_text);
+    documents = YAML::LoadAll(yaml_text);
   } catch (const YAML::Exception& e) {
-    const int line = e.mark.is_null() ? 0 : e.mark.line + 1;
-    const int column = e.mark.is_null() ? 0 : e.mark.column + 1;
-    std::string hint;
-    if (yaml_text.find('\t') != std::string::npos)
-      hint = " (the file contains tab characters: YAML indents with spaces only)";
-    throw ConfigError(display_name, line, column, "", "malformed YAML: " + e.msg + hint);
+    malformed(yaml_text, display_name, e);
   }
+  if (documents.size() > 1) {
+    const int line = second_document_line(yaml_text);
+    throw ConfigError(display_name, line, line > 0 ? 1 : 0, "",
+                      "a second YAML document starts here; a scenario is one document (remove "
+                      "the '---' line and what follows, or merge it into the first)");
+  }
+  const YAML::Node root = documents.empty() ? YAML::Node() : documents.front();
   Reader reader(display_name);
   try {
     Scenario scenario = ScenarioBuilder(reader, root).build();
@@ -858,20 +1093,56 @@ Scenario parse_scenario(const std::string& yaml_text, const std::string& display
   }
 }
 
-Scenario load_scenario(const std::string& path) {
-  namespace fs = std::filesystem;
-  std::error_code error;
-  const fs::file_status status = fs::status(path, error);
-  if (error || !fs::exists(status))
-    throw ConfigError(path, 0, 0, "", "cannot read the config: no such file");
-  if (fs::is_directory(status))
+std::string read_config_file(const std::string& path) {
+  // stat first, and open without blocking: a FIFO or a device must be refused, not read.
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0)
+    throw ConfigError(path, 0, 0, "",
+                      std::string("cannot read the config: ") +
+                          (errno == ENOENT ? "no such file" : std::strerror(errno)));
+  if (S_ISDIR(info.st_mode))
     throw ConfigError(path, 0, 0, "", "cannot read the config: it is a directory, not a file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(path, 0, 0, "", "cannot read the config: permission denied");
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) throw ConfigError(path, 0, 0, "", "cannot read the config: read error");
-  return parse_scenario(buffer.str(), path);
+  if (!S_ISREG(info.st_mode))
+    throw ConfigError(path, 0, 0, "",
+                      "cannot read the config: not a regular file (a pipe, device or socket)");
+  if (static_cast<std::uint64_t>(info.st_size) > max_config_bytes)
+    throw ConfigError(path, 0, 0, "",
+                      "cannot read the config: it is " + std::to_string(info.st_size) +
+                          " bytes; a config is at most " + std::to_string(max_config_bytes) +
+                          " bytes (4 MiB)");
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    throw ConfigError(path, 0, 0, "",
+                      std::string("cannot read the config: ") +
+                          (errno == EACCES ? "permission denied" : std::strerror(errno)));
+  std::string text(max_config_bytes + 1, '\0');
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::read(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n < 0) {
+        const int error = errno;
+        ::close(fd);
+        throw ConfigError(path, 0, 0, "",
+                          std::string("cannot read the config: read error (") +
+                              std::strerror(error) + ")");
+      }
+      break;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  if (done > max_config_bytes)
+    throw ConfigError(path, 0, 0, "",
+                      "cannot read the config: it grew beyond " +
+                          std::to_string(max_config_bytes) + " bytes while being read");
+  text.resize(done);
+  return text;
+}
+
+Scenario load_scenario(const std::string& path) {
+  return parse_scenario(read_config_file(path), path);
 }
 
 }  // namespace caprisk

@@ -2,8 +2,11 @@
 // with exactly one line "caprisk: error: FILE:LINE:COL: FIELD: message" that points at the
 // right line and field and says what is wrong (docs/CONFIG.md, "Errors").
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -292,11 +295,29 @@ const std::string not_psd_correlation = R"(correlation:
     - [-0.9, 0.9, 1.0]
 )";
 
+/// "first, first + step, ..." (count numbers), for long lists.
+std::string numbers_from(double first, double step, int count) {
+  std::ostringstream out;
+  for (int i = 0; i < count; ++i) out << (i ? ", " : "") << first + step * i;
+  return out.str();
+}
+
+/// "[1900-01, 1], [1900-02, 1], ..." (count monthly points from 1900-01).
+std::string monthly_points(int count) {
+  std::ostringstream out;
+  for (int i = 0; i < count; ++i) {
+    char month[16];
+    std::snprintf(month, sizeof month, "%04d-%02d", 1900 + i / 12, i % 12 + 1);
+    out << (i ? ", " : "") << "[" << month << ", 1]";
+  }
+  return out.str();
+}
+
 std::vector<ErrorCase> config_error_cases() {
   return {
       // Wrong types.
       changed("StringForNumber", "stacks_per_accelerator: 8", "stacks_per_accelerator: eight",
-              "supply.stacks_per_accelerator", {"expected a number > 0", "'eight'"}),
+              "supply.stacks_per_accelerator", {"expected a number >= 0.01", "'eight'"}),
       edited("ListForMap",
              Edit{"    power:\n      schedule: [[2026-06, 0.5]]", "    power: [[2026-06, 0.5]]"},
              "power: [[2026-06, 0.5]]", "sites[1].power", {"expected a mapping", "a list"}),
@@ -410,7 +431,7 @@ std::vector<ErrorCase> config_error_cases() {
       changed("NegativeDisruptionRate", "rate_per_year: 0.15", "rate_per_year: -1",
               "supply.suppliers[0].disruption.rate_per_year", {"must be >= 0"}),
       changed("ZeroCapexPerGw", "capex_per_gw: {dist: lognormal, median: 50, p90: 70}",
-              "capex_per_gw: 0", "funding.capex_per_gw", {"must be > 0"}),
+              "capex_per_gw: 0", "funding.capex_per_gw", {"must be >= 0.001"}),
 
       // Non-finite values: YAML's .nan and .inf are numbers, but not finite ones.
       changed("NanValue", "mature: 0.85", "mature: .nan", "supply.hbm_yield.mature",
@@ -497,9 +518,10 @@ std::vector<ErrorCase> config_error_cases() {
       changed("NormalMinBelowRange", "build_rate_gw: {dist: normal, mean: 0.1, sd: 0.02, min: 0}",
               "build_rate_gw: {dist: normal, mean: 0.1, sd: 0.02, min: -1}",
               "sites[1].build_rate_gw", {"must all be >= 0", "normal ranges over [-1, "}),
-      changed("TriangularTouchingZeroForPositive", "stacks_per_accelerator: 8",
-              "stacks_per_accelerator: {dist: triangular, min: 0, mode: 8, max: 10}",
-              "supply.stacks_per_accelerator", {"must all be > 0", "[0, 10]"}),
+      changed("TriangularTouchingZeroForPositive",
+              "tau_months: {dist: lognormal, median: 9, p90: 15}",
+              "tau_months: {dist: triangular, min: 0, mode: 8, max: 10}",
+              "supply.hbm_yield.tau_months", {"must all be > 0", "[0, 10]"}),
       changed("FixedWithoutValue", "stacks_per_accelerator: 8",
               "stacks_per_accelerator: {dist: fixed}", "supply.stacks_per_accelerator.value",
               {"missing required key 'value'"}),
@@ -633,6 +655,58 @@ std::vector<ErrorCase> config_error_cases() {
       // A typo in a deal's 'kind' key is an unknown key like any other, not a missing 'kind'.
       changed("DealKindKeyTypo", "      kind: schedule", "      kidn: schedule",
               "funding.deals[0].kidn", {"unknown key 'kidn'", "did you mean 'kind'?"}),
+
+      // Names reach CSV, JSON, terminals and file names: valid UTF-8, printable, short.
+      changed("NameNotUtf8", "name: Abilene TX", "name: Abilene \xff TX", "sites[0].name",
+              {"is not valid UTF-8", "\\xff"}),
+      changed("NameWithAnEscapeSequence", "name: Abilene TX", "name: \"Abi\\e[31mlene\"",
+              "sites[0].name", {"contains a control character"}),
+      changed("NameWithNul", "name: SK hynix", "name: \"SK\\0hynix\"",
+              "supply.suppliers[0].name", {"contains a control character"}),
+      changed("NameWithNewline", "name: Oracle", "name: \"Ora\\ncle\"", "funding.deals[0].name",
+              {"contains a control character"}),
+      changed("NameTooLong", "name: base", "name: " + std::string(201, 'x'), "scenario.name",
+              {"201 bytes long; names are at most 200"}),
+      changed("FactorNameWithBidiOverride", "factors: [hbm_ramp, grid]",
+              "factors: [hbm_ramp, \"gr\\u202eid\"]", "correlation.factors[1]",
+              {"bidirectional-text control"}),
+
+      // Distributions the sampler cannot represent: a beta this concentrated.
+      changed("BetaSdTooSmall", "program_share: {dist: beta, mean: 0.2, sd: 0.05}",
+              "program_share: {dist: beta, mean: 0.5, sd: 1e-9}", "supply.program_share.sd",
+              {"too small for a beta", "sd >= 5e-06"}),
+      changed("BetaShapesTooLarge", "program_share: {dist: beta, mean: 0.2, sd: 0.05}",
+              "program_share: {dist: beta, a: 1e100, b: 1e100}", "supply.program_share",
+              {"a + b = 2e+100 is too large"}),
+      changed("BetaShapesJustAboveTheLimit", "program_share: {dist: beta, mean: 0.2, sd: 0.05}",
+              "program_share: {dist: beta, a: 3000000001, b: 7000000000}", "supply.program_share",
+              {"is too large: at most 1e10"}),
+
+      // Sizes: no finite input may overflow a table to inf or nan.
+      changed("TargetBeyondTheSizeCap", "target_gw: [[2026-01, 0.2], [2027-06, 1.2]]",
+              "target_gw: [[2026-01, 0.2], [2027-06, 1e308]]", "sites[0].target_gw[1][1]",
+              {"at most 100000", "1e308"}),
+      changed("LognormalDrawingBeyondTheCap",
+              "delay_months: {dist: lognormal, median: 3, p90: 12, factor: grid, sign: -1}",
+              "delay_months: {dist: lognormal, median: 3, p90: 1e9, factor: grid, sign: -1}",
+              "sites[0].power.delay_months", {"at most 1e+09 in size", "can draw"}),
+      changed("StacksPerAcceleratorTiny", "stacks_per_accelerator: 8",
+              "stacks_per_accelerator: 1e-300", "supply.stacks_per_accelerator", {">= 0.01"}),
+      changed("TranchesBeyondTheMoneyCap", "tranches: [[2026-03, 20], [2026-09, 20], [2027-03, 25]]",
+              "tranches: [[2026-03, 20], [2026-09, 1e300], [2027-03, 25]]",
+              "funding.deals[0].tranches[1][1]", {"at most 1e+07"}),
+
+      // Lists: refused with their length and the limit.
+      changed("TooManyPercentiles", "percentiles: [5, 50, 95]",
+              "percentiles: [" + numbers_from(0.5, 0.5, 101) + "]", "scenario.percentiles",
+              {"lists 101 percentiles; at most 100"}),
+      changed("ScheduleTooLong", "tranches: [[2026-03, 20], [2026-09, 20], [2027-03, 25]]",
+              "tranches: [" + monthly_points(2401) + "]", "funding.deals[0].tranches",
+              {"has 2401 points; a schedule has at most 2400"}),
+
+      // One document per file: a second one would be ignored silently by a plain reader.
+      from_text("SecondYamlDocument", base_yaml + "---\nscenario: {name: other}\n", "---", "",
+                {"a second YAML document starts here"}),
   };
 }
 
@@ -673,7 +747,7 @@ INSTANTIATE_TEST_SUITE_P(Cases, ConfigErrorTest, ::testing::ValuesIn(config_erro
 
 // --- Files that are not a readable YAML mapping ----------------------------------------------
 
-enum class FileKind { bytes, directory, missing };
+enum class FileKind { bytes, directory, missing, fifo, device };
 
 /// A file-level problem: the message must name the file; `line` > 0 also asks for FILE:LINE:.
 struct FileCase {
@@ -744,6 +818,36 @@ std::vector<FileCase> file_cases() {
        1,
        {"expected a mapping with keys scenario"}},
       {"Directory", FileKind::directory, "", 0, {"cannot read the config", "directory"}},
+      {"Fifo", FileKind::fifo, "", 0, {"cannot read the config", "not a regular file"}},
+      {"DevZero", FileKind::device, "", 0, {"cannot read the config", "not a regular file"}},
+      {"LargerThanTheSizeCap",
+       FileKind::bytes,
+       base_yaml + std::string(5 << 20, '#'),
+       0,
+       {"cannot read the config", "bytes; a config is at most 4194304 bytes"}},
+      {"NestedTenThousandDeep",
+       FileKind::bytes,
+       "scenario: " + std::string(10000, '[') + std::string(10000, ']') + "\n",
+       1,
+       {"nested deeper than 64 levels"}},
+      {"BlockListsNestedDeep",
+       FileKind::bytes,
+       "scenario:\n  - " + [] {
+         std::string dashes;
+         for (int i = 0; i < 5000; ++i) dashes += "- ";
+         return dashes;
+       }() + "x\n",
+       2,
+       {"nested deeper than 64 levels"}},
+      {"CarriageReturnLineEnds",
+       FileKind::bytes,
+       [] {
+         std::string text = base_yaml;
+         std::replace(text.begin(), text.end(), '\n', '\r');
+         return text;
+       }(),
+       0,
+       {"lines end with CR only"}},
       {"MissingFile", FileKind::missing, "", 0, {"cannot read the config", "no such file"}},
   };
 }
@@ -760,6 +864,10 @@ TEST_P(ConfigFileErrorTest, ValidatePrintsOneErrorLineNamingTheFile) {
     scratch.write(c.name + ".yaml", c.bytes);
   } else if (c.kind == FileKind::directory) {
     std::filesystem::create_directory(path);
+  } else if (c.kind == FileKind::fifo) {
+    ASSERT_EQ(mkfifo(path.c_str(), 0600), 0);  // nobody writes it: reading would block forever
+  } else if (c.kind == FileKind::device) {
+    path = "/dev/zero";  // reading would never end
   }
   const CliResult r = run_validate(path, scratch);
 
