@@ -86,27 +86,23 @@ BatchState load_checkpoint(const BatchOptions& options, const Scenario& scenario
       binary::read_sealed_file(binary::FileKind::checkpoint, path,
                                StreamingReducer::max_state_bytes(layout) + (1 << 16));
   binary::Reader in(payload, what);
-  const std::string version = in.get_string("the caprisk version");
-  if (version != version_text())
-    throw UserError(what + ": written by caprisk " + version + ", this is caprisk " +
-                    version_text() + "; start afresh without --resume");
-  const std::string sha = in.get_string("the config's SHA-256");
-  if (sha != options.config_sha256)
-    throw UserError(what + ": written for another config (SHA-256 " + sha.substr(0, 12) +
-                    "..., this config has " + options.config_sha256.substr(0, 12) + "...)");
-  const auto seed = in.get<std::uint64_t>("the seed");
-  if (seed != scenario.seed)
-    throw UserError(what + ": written for seed " + std::to_string(seed) +
-                    ", this run has seed " + std::to_string(scenario.seed));
-  BatchState state;
-  state.next_path = in.get<std::uint64_t>("the next path");
-  state.finished = in.get_flag("the finished flag");
-  state.reducer = StreamingReducer::load(in, scenario, layout);
-  if (!in.at_end()) in.corrupt("unexpected bytes after the reducer's state");
+  // Whether the checkpoint is this run's is checked before its state is parsed against this
+  // run's scenario, so that another config's checkpoint is named as such.
+  const auto belongs_to_this_run = [&](const CheckpointContents& saved) {
+    if (saved.version != version_text())
+      throw UserError(what + ": written by caprisk " + saved.version + ", this is caprisk " +
+                      version_text() + "; start afresh without --resume");
+    if (saved.config_sha256 != options.config_sha256)
+      throw UserError(what + ": written for another config (SHA-256 " +
+                      saved.config_sha256.substr(0, 12) + "..., this config has " +
+                      options.config_sha256.substr(0, 12) + "...)");
+    if (saved.seed != scenario.seed)
+      throw UserError(what + ": written for seed " + std::to_string(saved.seed) +
+                      ", this run has seed " + std::to_string(scenario.seed));
+  };
+  CheckpointContents saved = parse_checkpoint(in, scenario, layout, belongs_to_this_run);
+  BatchState state{std::move(saved.reducer), saved.next_path, saved.finished};
   const std::uint64_t saved_paths = state.reducer->paths();
-  if (state.next_path > saved_paths)
-    in.corrupt("its next path " + std::to_string(state.next_path) + " is beyond its " +
-               std::to_string(saved_paths) + " paths");
   if (scenario.paths < saved_paths)
     throw UserError(what + ": holds " + std::to_string(saved_paths) +
                     " paths; --paths can only grow on resume (got " +
@@ -123,6 +119,24 @@ BatchState load_checkpoint(const BatchOptions& options, const Scenario& scenario
 }
 
 }  // namespace
+
+CheckpointContents parse_checkpoint(
+    binary::Reader& in, const Scenario& scenario, PathLayout layout,
+    const std::function<void(const CheckpointContents&)>& check_identity) {
+  CheckpointContents saved;
+  saved.version = in.get_string("the caprisk version");
+  saved.config_sha256 = in.get_string("the config's SHA-256");
+  saved.seed = in.get<std::uint64_t>("the seed");
+  if (check_identity) check_identity(saved);
+  saved.next_path = in.get<std::uint64_t>("the next path");
+  saved.finished = in.get_flag("the finished flag");
+  saved.reducer = StreamingReducer::load(in, scenario, layout);
+  if (!in.at_end()) in.corrupt("unexpected bytes after the reducer's state");
+  if (saved.next_path > saved.reducer->paths())
+    in.corrupt("its next path " + std::to_string(saved.next_path) + " is beyond its " +
+               std::to_string(saved.reducer->paths()) + " paths");
+  return saved;
+}
 
 RunResults run_batch(const Scenario& scenario, const FlatScenario& flat,
                      const BatchOptions& options, const ChunkSimulator& simulate,

@@ -38,6 +38,23 @@ struct BatchReport {
   bool pilot_was_whole_run = false;    ///< the passes read the pilot's outputs: one simulation
 };
 
+/// What a checkpoint holds (docs/ARCHITECTURE.md, "Checkpoints").
+struct CheckpointContents {
+  std::string version;  ///< caprisk version and commit that wrote it
+  std::string config_sha256;
+  std::uint64_t seed = 0;
+  std::uint64_t next_path = 0;  ///< of the current pass
+  bool finished = false;
+  std::unique_ptr<StreamingReducer> reducer;
+};
+
+/// Parses a checkpoint's payload (after binary::unseal), checking its structure against the
+/// scenario. `check_identity`, when given, sees the version, config hash and seed before the
+/// state is parsed and throws when the checkpoint is not the run's.
+CheckpointContents parse_checkpoint(
+    binary::Reader& in, const Scenario& scenario, PathLayout layout,
+    const std::function<void(const CheckpointContents&)>& check_identity = {});
+
 /// Simulates paths [first, first + count) into `out` (stride count): a backend.
 using ChunkSimulator =
     std::function<void(std::uint64_t first, std::uint64_t count, const PathOutput& out)>;

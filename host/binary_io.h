@@ -75,7 +75,8 @@ class Reader {
               std::to_string(limit) + ")");
     if (size > remaining() / sizeof(T)) truncated(field);
     std::vector<T> values(size);
-    std::memcpy(values.data(), bytes_.data() + position_, size * sizeof(T));
+    if (size > 0)  // an empty vector's data() may be null, which memcpy must not get
+      std::memcpy(values.data(), bytes_.data() + position_, size * sizeof(T));
     position_ += size * sizeof(T);
     return values;
   }

@@ -14,8 +14,9 @@ constexpr std::uint64_t max_shards = 1000000;
 /// A shard's header fields come first in its payload and never take more than this.
 constexpr std::uint64_t header_bytes_limit = 3 * 4096 + 4 * 8 + 3 * 8;
 
-/// Reads the header fields at the start of a shard's payload.
-ShardHeader read_header(binary::Reader& in) {
+}  // namespace
+
+ShardHeader parse_shard_header(binary::Reader& in) {
   ShardHeader header;
   header.version = in.get_string("the caprisk version");
   header.config_sha256 = in.get_string("the config's SHA-256");
@@ -31,8 +32,6 @@ ShardHeader read_header(binary::Reader& in) {
     in.corrupt("the path count " + std::to_string(header.paths) + " is out of range");
   return header;
 }
-
-}  // namespace
 
 std::pair<std::uint64_t, std::uint64_t> parse_shard(const std::string& text) {
   const auto slash = text.find('/');
@@ -81,7 +80,7 @@ ShardHeader read_shard_header(const std::string& path) {
   const std::string head = binary::read_sealed_file(binary::FileKind::shard, path,
                                                     max_shard_file_bytes, header_bytes_limit);
   binary::Reader in(head, "shard file " + path);
-  return read_header(in);
+  return parse_shard_header(in);
 }
 
 std::unique_ptr<StreamingReducer> read_shard_state(const std::string& path,
@@ -89,7 +88,7 @@ std::unique_ptr<StreamingReducer> read_shard_state(const std::string& path,
   const std::string payload = binary::read_sealed_file(
       binary::FileKind::shard, path, StreamingReducer::max_state_bytes(layout) + (1 << 16));
   binary::Reader in(payload, "shard file " + path);
-  read_header(in);
+  parse_shard_header(in);
   auto reducer = StreamingReducer::load(in, scenario, layout);
   if (!in.at_end()) in.corrupt("unexpected bytes after its state");
   if (reducer->pass() != 1) in.corrupt("it holds a refining pass, not a first pass");

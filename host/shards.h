@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "host/binary_io.h"
 #include "host/scenario.h"
 #include "host/streaming.h"
 
@@ -21,6 +22,9 @@ struct ShardHeader {
   std::uint64_t index = 0;  ///< k of k/n, from 0
   std::uint64_t count = 0;  ///< n
 };
+
+/// The header fields at the start of a shard's payload, checked for consistency.
+ShardHeader parse_shard_header(binary::Reader& in);
 
 /// Parses "k/n" (0 <= k < n); UserError otherwise.
 std::pair<std::uint64_t, std::uint64_t> parse_shard(const std::string& text);

@@ -763,9 +763,13 @@ std::unique_ptr<StreamingReducer> StreamingReducer::load(binary::Reader& in,
     cell.spread_sum = in.get<Int128>("a cell's spread sum");
     cell.spread_squares = in.get<Int128>("a cell's sum of squares");
     cell.positive = in.get<std::uint64_t>("a cell's positive count");
-    if (cell.sum.total < 0 || cell.spread_sum < 0 || cell.spread_squares < 0 ||
-        cell.positive > paths)
-      in.corrupt("a cell's sums or counts are impossible");
+    // Each path adds at most 2^62 (plus rounding) to the sum, 2^40 to the spread sum and 2^80
+    // to the squares: larger totals are impossible, and would overflow the exact variance.
+    const auto n = static_cast<Int128>(paths);
+    if (cell.sum.total < 0 || cell.sum.total > n * (Int128{1} << 63) || cell.spread_sum < 0 ||
+        cell.spread_sum > n * ((Int128{1} << 40) + 1) || cell.spread_squares < 0 ||
+        cell.spread_squares > n * ((Int128{1} << 81)) || cell.positive > paths)
+      in.corrupt("a cell's sums or counts are impossible for its path count");
     cell.root = load_node(in, 0, NodeExpectations{cell.scale, cell.upper, paths, limits});
   }
   for (auto& counts : reducer->binding_counts_) {

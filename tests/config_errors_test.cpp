@@ -974,3 +974,27 @@ TEST(ConfigErrorException, MalformedYamlHasALineButNoField) {
 
 }  // namespace
 }  // namespace caprisk
+
+namespace caprisk {
+namespace {
+
+/// scripts/fuzz runs this (CAPRISK_FUZZ_SEED_DIR=folder) to seed fuzz_config's corpus with
+/// every malformed config above and the valid base they are edited from.
+TEST(FuzzSeeds, WriteTheErrorCasesWhenAsked) {
+  const char* folder = std::getenv("CAPRISK_FUZZ_SEED_DIR");
+  if (folder == nullptr) GTEST_SKIP() << "set CAPRISK_FUZZ_SEED_DIR to write the seeds";
+  std::filesystem::create_directories(folder);
+  auto write = [folder](const std::string& name, const std::string& bytes) {
+    std::ofstream(std::string(folder) + "/" + name + ".yaml", std::ios::binary) << bytes;
+  };
+  write("base", base_yaml);
+  for (const ErrorCase& c : config_error_cases()) {
+    std::string yaml;
+    if (apply_edits(c.base, c.edits, yaml)) write(c.name, yaml);
+  }
+  for (const FileCase& c : file_cases())
+    if (c.kind == FileKind::bytes && c.bytes.size() < (1 << 16)) write(c.name, c.bytes);
+}
+
+}  // namespace
+}  // namespace caprisk
