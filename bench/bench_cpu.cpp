@@ -8,12 +8,12 @@
 #include <vector>
 
 #include "bench/bench_support.h"
-#include "host/backend_cpu.h"
-#include "host/config.h"
-#include "host/flatten.h"
-#include "host/results.h"
-#include "host/statistics.h"
-#include "host/streaming.h"
+#include "host/run/backend_cpu.h"
+#include "host/config/config.h"
+#include "host/config/flatten.h"
+#include "host/reduce/results.h"
+#include "host/reduce/statistics.h"
+#include "host/reduce/streaming.h"
 #include "kernels/model.h"
 
 namespace caprisk {
@@ -79,7 +79,7 @@ void BM_reduce_streaming_first_pass(benchmark::State& state) {
     std::copy_n(samples.column(c), paths, values.begin() + c * paths);
   for (int c = 0; c < layout.code_count(); ++c)
     std::copy_n(samples.codes(c), paths, codes.begin() + c * paths);
-  StreamingReducer reducer(default_scenario(), layout, 1000000, limits_for(layout));
+  StreamingReducer reducer(flat.reduction_spec(), 1000000, limits_for(layout));
   reducer.place_root_bins(values.data(), paths, paths);
   for (auto _ : state) reducer.add_chunk(values.data(), codes.data(), paths, paths, 1);
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * paths) *

@@ -8,12 +8,12 @@
 #include <string>
 
 #include "bench/bench_support.h"
-#include "host/backend_cuda.h"
-#include "host/config.h"
-#include "host/cuda_check.cuh"
-#include "host/device_buffer.cuh"
-#include "host/devices.h"
-#include "host/flatten.h"
+#include "host/cuda/backend_cuda.h"
+#include "host/config/config.h"
+#include "host/cuda/cuda_check.cuh"
+#include "host/cuda/device_buffer.cuh"
+#include "host/cuda/devices.h"
+#include "host/config/flatten.h"
 
 namespace caprisk {
 namespace {

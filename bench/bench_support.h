@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "host/config.h"
+#include "host/config/config.h"
 
 namespace caprisk {
 

@@ -4,7 +4,9 @@
 #if defined(__CUDACC__)
 // Callable from host and device: pure math with no cuRAND call inside.
 #define CAPRISK_HD __host__ __device__
-// cuRAND's device API is __device__ only under nvcc, so code that draws is device-only there.
+// The per-path model that only kernels call on a GPU (sampling, the monthly loop): device-only
+// under nvcc, so nvcc does not also compile a host copy that nothing would call (the CPU
+// backend compiles the same functions with g++).
 #define CAPRISK_DEVICE __device__
 #else
 #define CAPRISK_HD

@@ -1,5 +1,5 @@
 // The flattened scenario the kernels read: trivially copyable structs of plain parameters and
-// pointers into arrays the host owns (host/flatten.h builds it).
+// pointers into arrays the host owns (host/config/flatten.h builds it).
 #pragma once
 
 #include <cstdint>
@@ -115,7 +115,8 @@ struct PathOutput {
   std::uint64_t stride;
 };
 
-/// Month-by-month detail of one path, for tests and `caprisk trace`; any pointer may be null.
+/// Month-by-month detail of one path, for tests and tools that replay a path; any pointer may
+/// be null.
 /// Per-site and per-deal arrays are indexed [index * horizon_months + t].
 struct PathTrace {
   double* installed_gw = nullptr;    ///< X_i(t)

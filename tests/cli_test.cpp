@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <string>
 
@@ -302,6 +303,69 @@ TEST(Cli, DevicesSaysWhyThereIsNoneAndExitsZero) {
   const CommandResult r = run_caprisk("devices");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "device")) << r.output;
+}
+
+}  // namespace
+}  // namespace caprisk
+
+namespace caprisk {
+namespace {
+
+/// Every key path of a JSON document ("backend_details.passes", ...), without the values.
+std::set<std::string> key_paths(const nlohmann::json& j, const std::string& prefix = "") {
+  std::set<std::string> keys;
+  if (!j.is_object()) return keys;
+  for (const auto& [key, value] : j.items()) {
+    const std::string path = prefix.empty() ? key : prefix + "." + key;
+    keys.insert(path);
+    if (key != "headline")  // the headline's keys are the sites and months
+      for (const std::string& inner : key_paths(value, path)) keys.insert(inner);
+  }
+  return keys;
+}
+
+TEST(Summary, EveryModeWritesTheSameKeys) {
+  TempDir dir;
+  const std::string run = "run " + minimal_config() + " --paths 3000 --quiet ";
+  ASSERT_EQ(run_caprisk(run + "--out " + dir.file("single")).exit_code, 0);
+  ASSERT_EQ(run_caprisk(run + "--checkpoint " + dir.file("ck") + " --out " + dir.file("ckpt"))
+                .exit_code,
+            0);
+  for (int k = 0; k < 2; ++k)
+    ASSERT_EQ(run_caprisk(run + "--shard " + std::to_string(k) + "/2 --out " + dir.file("shards"))
+                  .exit_code,
+              0);
+  ASSERT_EQ(run_caprisk("merge " + dir.file("shards") + " --quiet --out " + dir.file("merged"))
+                .exit_code,
+            0);
+  const auto keys = [&](const std::string& folder) {
+    return key_paths(nlohmann::json::parse(read_text(dir.file(folder + "/summary.json"))));
+  };
+  const std::set<std::string> single = keys("single");
+  EXPECT_TRUE(single.count("backend_details.pilot_paths"));
+  EXPECT_TRUE(single.count("mpi_ranks"));
+  EXPECT_EQ(keys("ckpt"), single);
+  EXPECT_EQ(keys("merged"), single);
+}
+
+TEST(CliRun, TheConfigFileIsOpenedOnce) {
+  // Its hash and its scenario come from the same bytes: a config edited during a run cannot
+  // be hashed as one file and simulated as another.
+  if (testing::run_shell("strace -f -qq -o /dev/null true").exit_code != 0)
+    GTEST_SKIP() << "strace is missing or may not trace here (scripts/setup installs it)";
+  TempDir dir;
+  const std::string config = dir.write("scenario.yaml", read_text(minimal_config()));
+  const std::string trace = dir.file("trace.txt");
+  const CommandResult r = testing::run_shell("strace -f -qq -e trace=open,openat -o " + trace +
+                                             " " + CAPRISK_BINARY + " run " + config +
+                                             " --paths 2000 --quiet --out " + dir.file("out"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::istringstream lines(read_text(trace));
+  std::string line;
+  int opened = 0;
+  while (std::getline(lines, line))
+    if (contains(line, "\"" + config + "\"") && !contains(line, "ENOENT")) ++opened;
+  EXPECT_EQ(opened, 1) << read_text(trace);
 }
 
 }  // namespace

@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "host/config.h"
+#include "host/config/config.h"
 
 namespace caprisk {
 namespace {

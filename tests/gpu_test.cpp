@@ -6,8 +6,8 @@
 
 #include <curand_kernel.h>
 
-#include "host/backend_cuda.h"
-#include "host/devices.h"
+#include "host/cuda/backend_cuda.h"
+#include "host/cuda/devices.h"
 #include "kernels/rng.h"
 #include "test_support.h"
 

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "host/errors.h"
-#include "host/output_files.h"
+#include "host/io/output_files.h"
 #include "test_support.h"
 
 namespace caprisk {

@@ -1,9 +1,9 @@
-// The device reduction (host/reduce_thrust.h) run under thrust::omp::par must give the same
+// The device reduction (host/reduce/reduce_thrust.h) run under thrust::omp::par must give the same
 // tables as the host reduction: the CUDA backend runs this very code with thrust::cuda::par.
 #include <gtest/gtest.h>
 #include <thrust/system/omp/execution_policy.h>
 
-#include "host/reduce_thrust.h"
+#include "host/reduce/reduce_thrust.h"
 #include "test_support.h"
 
 namespace caprisk {

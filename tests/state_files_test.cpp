@@ -11,11 +11,11 @@
 #include <string>
 #include <vector>
 
-#include "host/binary_io.h"
+#include "host/io/binary_io.h"
 #include "host/errors.h"
-#include "host/flatten.h"
-#include "host/shards.h"
-#include "host/streaming.h"
+#include "host/config/flatten.h"
+#include "host/run/shards.h"
+#include "host/reduce/streaming.h"
 #include "test_support.h"
 
 namespace caprisk {
@@ -142,7 +142,7 @@ TEST_F(StateFiles, FlippedBytesOfAShardAreRefused) {
     bytes[i] = static_cast<char>(bytes[i] ^ 0x5a);
     write_bytes(shard, bytes);
     EXPECT_THROW(read_shard_header(shard), UserError) << "byte " << i;
-    EXPECT_THROW(read_shard_state(shard, scenario, flat->layout()), UserError) << "byte " << i;
+    EXPECT_THROW(read_shard_state(shard, flat->reduction_spec()), UserError) << "byte " << i;
   }
   for (std::size_t i : sample_positions(intact.size(), 16)) {
     std::string bytes = intact;
@@ -160,7 +160,7 @@ TEST_F(StateFiles, FlippedBytesOfAShardAreRefused) {
 /// A reducer after its first pass over the tiny scenario, as a checkpoint would hold it.
 std::string first_pass_state(const Scenario& scenario, const FlatScenario& flat) {
   testing::Simulation sim(scenario, 1);
-  StreamingReducer reducer(sim.scenario, flat.layout(), scenario.paths, StreamingLimits{64, 8, 16});
+  StreamingReducer reducer(flat.reduction_spec(), scenario.paths, StreamingLimits{64, 8, 16});
   reducer.add_chunk(sim.samples.column(0), sim.samples.codes(0), scenario.paths, scenario.paths, 1);
   reducer.finish_pass();
   return reducer.serialized();
@@ -175,7 +175,7 @@ TEST_F(StateFiles, DamageUnderARecomputedChecksumNeverCrashesTheLoader) {
     std::string bytes = state;
     bytes[i] = static_cast<char>(bytes[i] ^ 0x5a);
     try {
-      auto reducer = StreamingReducer::deserialized(bytes, scenario, flat->layout(), "state");
+      auto reducer = StreamingReducer::deserialized(bytes, flat->reduction_spec(), "state");
       ++loaded;
       try {
         if (reducer->finish_pass()) reducer->results();
@@ -197,7 +197,7 @@ TEST_F(StateFiles, ImpossibleSizesAreRefusedBeforeAnythingIsAllocated) {
   const std::int32_t root_bins = 1 << 30;  // StreamingLimits begins with root_bins
   std::memcpy(bytes.data(), &root_bins, sizeof root_bins);
   try {
-    StreamingReducer::deserialized(bytes, scenario, flat->layout(), "state");
+    StreamingReducer::deserialized(bytes, flat->reduction_spec(), "state");
     FAIL() << "accepted 2^30 root bins";
   } catch (const UserError& error) {
     EXPECT_NE(std::string(error.what()).find("sizes are out of range"), std::string::npos)
@@ -205,13 +205,13 @@ TEST_F(StateFiles, ImpossibleSizesAreRefusedBeforeAnythingIsAllocated) {
   }
   // A vector length of 2^40 at the first histogram's edges: refused, not allocated.
   binary::Writer writer;
-  StreamingReducer reducer(scenario, flat->layout(), 10, StreamingLimits{64, 8, 16});
+  StreamingReducer reducer(flat->reduction_spec(), 10, StreamingLimits{64, 8, 16});
   reducer.save(writer);
   bytes = writer.take();
   const std::size_t edges_length = sizeof(StreamingLimits) + 8 + 4 + 8 + 3 * 16 + 8 + 8 + 8 + 4 + 8;
   const std::uint64_t huge = std::uint64_t{1} << 40;
   std::memcpy(bytes.data() + edges_length, &huge, sizeof huge);
-  EXPECT_THROW(StreamingReducer::deserialized(bytes, scenario, flat->layout(), "state"), UserError);
+  EXPECT_THROW(StreamingReducer::deserialized(bytes, flat->reduction_spec(), "state"), UserError);
 }
 
 TEST_F(StateFiles, TheWrongKindOrAnOldFormatSaysSo) {

@@ -1,5 +1,5 @@
 // Reduction statistics: NumPy-exact percentiles, order-statistic intervals, CVaR, moments.
-#include "host/statistics.h"
+#include "host/reduce/statistics.h"
 
 #include <gtest/gtest.h>
 

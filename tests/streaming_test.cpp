@@ -1,6 +1,6 @@
 // The bounded-memory reduction against the full sort: exact order statistics (bit for bit),
 // independence of chunking and threads, checkpoint round trips, and the memory bound.
-#include "host/streaming.h"
+#include "host/reduce/streaming.h"
 
 #include <gtest/gtest.h>
 
@@ -108,7 +108,7 @@ TEST(HistogramEdges, BinIsTheNumberOfEdgesAtOrBelowTheValue) {
 TEST(Streaming, PilotPlacedBinsAreExactAndNeedOneRefiningPass) {
   const RunResults expected = full_sort(default_scenario(30011), 2);
   testing::Simulation sim(default_scenario(30011), 2);
-  StreamingReducer reducer(sim.scenario, sim.layout(), sim.scenario.paths);
+  StreamingReducer reducer(sim.flat->reduction_spec(), sim.scenario.paths);
   const std::vector<double> pilot = first_paths(sim, 4096);
   reducer.place_root_bins(pilot.data(), 4096, 4096);
   for (int c = 0; c < sim.layout().value_count(); ++c)
@@ -127,7 +127,7 @@ TEST(Streaming, PilotPlacedBinsAreExactForTinyRuns) {
       s.percentiles = {0, 1, 50, 99, 100};
       const RunResults expected = full_sort(s, 1);
       testing::Simulation sim(s, 1);
-      StreamingReducer reducer(sim.scenario, sim.layout(), paths);
+      StreamingReducer reducer(sim.flat->reduction_spec(), paths);
       const std::vector<double> pilot = first_paths(sim, paths);
       reducer.place_root_bins(pilot.data(), paths, paths);
       EXPECT_LE(stream(sim, reducer, 7, 1), 2) << config << ", " << paths << " paths";
@@ -142,7 +142,7 @@ TEST(Streaming, AWrongPilotCostsPassesNotExactness) {
   // ranks land in the wrong bins, refinements follow, the tables stay the full sort's.
   const RunResults expected = full_sort(default_scenario(8000), 2);
   testing::Simulation sim(default_scenario(8000), 2);
-  StreamingReducer reducer(sim.scenario, sim.layout(), sim.scenario.paths, {512, 16, 32});
+  StreamingReducer reducer(sim.flat->reduction_spec(), sim.scenario.paths, {512, 16, 32});
   std::vector<double> pilot = first_paths(sim, 2000);
   for (double& v : pilot) v *= 0.5;
   reducer.place_root_bins(pilot.data(), 2000, 2000);
@@ -152,7 +152,7 @@ TEST(Streaming, AWrongPilotCostsPassesNotExactness) {
 
 TEST(Streaming, AValueThePilotSawTwiceGetsABinOfItsOwn) {
   testing::Simulation sim(default_scenario(20000), 2);
-  StreamingReducer reducer(sim.scenario, sim.layout(), sim.scenario.paths);
+  StreamingReducer reducer(sim.flat->reduction_spec(), sim.scenario.paths);
   const std::vector<double> pilot = first_paths(sim, 16384);
   reducer.place_root_bins(pilot.data(), 16384, 16384);
   stream(sim, reducer, 20000, 2);
@@ -179,23 +179,23 @@ TEST(Streaming, PilotBinsSurviveACheckpointAndMustMatchToMerge) {
   testing::Simulation sim(default_scenario(5000), 2);
   const PathLayout layout = sim.layout();
   const std::vector<double> pilot = first_paths(sim, 1000);
-  StreamingReducer whole(sim.scenario, layout, 5000);
+  StreamingReducer whole(sim.flat->reduction_spec(), 5000);
   whole.place_root_bins(pilot.data(), 1000, 1000);
   stream(sim, whole, 5000, 2);
 
-  StreamingReducer placed(sim.scenario, layout, 5000);
+  StreamingReducer placed(sim.flat->reduction_spec(), 5000);
   placed.place_root_bins(pilot.data(), 1000, 1000);
   std::unique_ptr<StreamingReducer> loaded =
-      StreamingReducer::deserialized(placed.serialized(), sim.scenario, layout, "state");
+      StreamingReducer::deserialized(placed.serialized(), sim.flat->reduction_spec(), "state");
   for (int c = 0; c < layout.value_count(); ++c)
     ASSERT_EQ(loaded->root(c).edges, placed.root(c).edges) << "cell " << c;
   stream(sim, *loaded, 1234, 1);
   expect_same_tables(loaded->results(), whole.results(), 0.0);
 
-  StreamingReducer other(sim.scenario, layout, 5000);
+  StreamingReducer other(sim.flat->reduction_spec(), 5000);
   const std::vector<double> another = first_paths(sim, 999);
   other.place_root_bins(another.data(), 999, 999);
-  StreamingReducer again(sim.scenario, layout, 5000);
+  StreamingReducer again(sim.flat->reduction_spec(), 5000);
   again.place_root_bins(pilot.data(), 1000, 1000);
   EXPECT_THROW(again.merge_first_pass(other), UserError);
 }
@@ -203,7 +203,7 @@ TEST(Streaming, PilotBinsSurviveACheckpointAndMustMatchToMerge) {
 TEST(Streaming, EqualsTheFullSortBitForBit) {
   const RunResults expected = full_sort(default_scenario(20011), 2);
   testing::Simulation again(default_scenario(20011), 2);
-  StreamingReducer reducer(again.scenario, again.layout(), again.scenario.paths);
+  StreamingReducer reducer(again.flat->reduction_spec(), again.scenario.paths);
   stream(again, reducer, 4096, 2);
   expect_same_tables(reducer.results(), expected, 1e-12);
 }
@@ -212,7 +212,7 @@ TEST(Streaming, RefiningPassesStayExactWithTinyLimits) {
   // 16 root bins, 4 bins per refinement and at most 8 kept values per bin force many passes.
   const RunResults expected = full_sort(default_scenario(3001), 1);
   testing::Simulation again(default_scenario(3001), 1);
-  StreamingReducer reducer(again.scenario, again.layout(), again.scenario.paths, {16, 4, 8});
+  StreamingReducer reducer(again.flat->reduction_spec(), again.scenario.paths, {16, 4, 8});
   const int passes = stream(again, reducer, 1000, 2);
   EXPECT_GE(passes, 3);
   expect_same_tables(reducer.results(), expected, 1e-12);
@@ -220,8 +220,8 @@ TEST(Streaming, RefiningPassesStayExactWithTinyLimits) {
 
 TEST(Streaming, ChunkSizeAndThreadsDoNotChangeAnyBit) {
   testing::Simulation sim(default_scenario(5000), 2);
-  StreamingReducer a(sim.scenario, sim.layout(), 5000, {64, 8, 32});
-  StreamingReducer b(sim.scenario, sim.layout(), 5000, {64, 8, 32});
+  StreamingReducer a(sim.flat->reduction_spec(), 5000, {64, 8, 32});
+  StreamingReducer b(sim.flat->reduction_spec(), 5000, {64, 8, 32});
   stream(sim, a, 5000, 1);
   stream(sim, b, 333, 2);
   const RunResults x = a.results(), y = b.results();
@@ -235,11 +235,11 @@ TEST(Streaming, ChunkSizeAndThreadsDoNotChangeAnyBit) {
 
 TEST(Streaming, CheckpointRoundTripMidPass) {
   testing::Simulation sim(default_scenario(4000), 2);
-  StreamingReducer whole(sim.scenario, sim.layout(), 4000, {32, 8, 16});
+  StreamingReducer whole(sim.flat->reduction_spec(), 4000, {32, 8, 16});
   stream(sim, whole, 500, 2);
 
   // Run a pass and a half, save, load into a new reducer, finish there.
-  StreamingReducer first(sim.scenario, sim.layout(), 4000, {32, 8, 16});
+  StreamingReducer first(sim.flat->reduction_spec(), 4000, {32, 8, 16});
   const PathLayout layout = sim.layout();
   std::vector<double> values(static_cast<std::size_t>(layout.value_count()) * 4000);
   std::vector<std::uint8_t> codes(static_cast<std::size_t>(layout.code_count()) * 4000);
@@ -250,7 +250,7 @@ TEST(Streaming, CheckpointRoundTripMidPass) {
   first.add_chunk(values.data(), codes.data(), 4000, 4000, 1);
   ASSERT_FALSE(first.finish_pass());
   std::unique_ptr<StreamingReducer> loaded =
-      StreamingReducer::deserialized(first.serialized(), sim.scenario, layout, "state");
+      StreamingReducer::deserialized(first.serialized(), sim.flat->reduction_spec(), "state");
   while (true) {
     loaded->add_chunk(values.data(), codes.data(), 4000, 4000, 1);
     if (loaded->finish_pass()) break;
@@ -270,7 +270,7 @@ TEST(Streaming, RootHistogramsStayWithinTheirMemoryBudget) {
 TEST(Streaming, MergingPassesOfTwoHalvesEqualsOneReducer) {
   // What MPI ranks do: each half of the paths through each pass, merged, planned, shared.
   testing::Simulation sim(default_scenario(6000), 2);
-  StreamingReducer whole(sim.scenario, sim.layout(), 6000, {64, 8, 32});
+  StreamingReducer whole(sim.flat->reduction_spec(), 6000, {64, 8, 32});
   stream(sim, whole, 6000, 2);
   const PathLayout layout = sim.layout();
   auto chunk_of = [&](std::uint64_t first, std::uint64_t count, std::vector<double>& values,
@@ -285,9 +285,9 @@ TEST(Streaming, MergingPassesOfTwoHalvesEqualsOneReducer) {
                 codes.begin() + c * count);
   };
   auto a =
-      std::make_unique<StreamingReducer>(sim.scenario, layout, 6000, StreamingLimits{64, 8, 32});
+      std::make_unique<StreamingReducer>(sim.flat->reduction_spec(), 6000, StreamingLimits{64, 8, 32});
   auto b =
-      std::make_unique<StreamingReducer>(sim.scenario, layout, 6000, StreamingLimits{64, 8, 32});
+      std::make_unique<StreamingReducer>(sim.flat->reduction_spec(), 6000, StreamingLimits{64, 8, 32});
   std::vector<double> values;
   std::vector<std::uint8_t> codes;
   for (;;) {
@@ -297,7 +297,7 @@ TEST(Streaming, MergingPassesOfTwoHalvesEqualsOneReducer) {
     b->add_chunk(values.data(), codes.data(), 3500, 3500, 2);
     a->merge_pass(*b);
     if (a->finish_pass()) break;
-    b = StreamingReducer::deserialized(a->serialized(), sim.scenario, layout, "state");
+    b = StreamingReducer::deserialized(a->serialized(), sim.flat->reduction_spec(), "state");
   }
   expect_same_tables(a->results(), whole.results(), 0.0);
 }
@@ -308,7 +308,7 @@ TEST(Streaming, SpareValuesKeepBinsJustOverTheCapAndSaveAPass) {
   testing::Simulation sim(default_scenario(20000), 2);
   const std::vector<double> pilot = first_paths(sim, 2000);
   auto passes = [&](std::uint64_t spare, RunResults& results) {
-    StreamingReducer reducer(sim.scenario, sim.layout(), 20000, {4096, 16, 8, spare});
+    StreamingReducer reducer(sim.flat->reduction_spec(), 20000, {4096, 16, 8, spare});
     reducer.place_root_bins(pilot.data(), 2000, 2000);
     const int count = stream(sim, reducer, 20000, 2);
     results = reducer.results();
@@ -329,7 +329,7 @@ TEST(Streaming, ConstantCellsHaveExactlyZeroSd) {
   s.paths = 1000;
 
   testing::Simulation sim(s, 2);
-  StreamingReducer reducer(sim.scenario, sim.layout(), s.paths);
+  StreamingReducer reducer(sim.flat->reduction_spec(), s.paths);
   stream(sim, reducer, 1000, 2);
   for (const CellStatistics& cell : reducer.results().cells) EXPECT_EQ(cell.sd, 0.0);
 }
@@ -337,11 +337,11 @@ TEST(Streaming, ConstantCellsHaveExactlyZeroSd) {
 TEST(Streaming, CorruptCheckpointsAreRefused) {
   const Scenario s = default_scenario(100);
   const FlatScenario flat(s);
-  EXPECT_THROW(StreamingReducer::deserialized("", s, flat.layout(), "state"), UserError);
-  StreamingReducer reducer(s, flat.layout(), 100);
+  EXPECT_THROW(StreamingReducer::deserialized("", flat.reduction_spec(), "state"), UserError);
+  StreamingReducer reducer(flat.reduction_spec(), 100);
   const std::string bytes = reducer.serialized();
   EXPECT_THROW(
-      StreamingReducer::deserialized(bytes.substr(0, bytes.size() / 2), s, flat.layout(), "state"),
+      StreamingReducer::deserialized(bytes.substr(0, bytes.size() / 2), flat.reduction_spec(), "state"),
       UserError);
 }
 
@@ -350,7 +350,7 @@ TEST(Streaming, KeptValuesAreBoundedWhateverThePathCount) {
   // fewer; the same bound holds for 10x the paths.
   for (std::uint64_t paths : {2000ULL, 20000ULL}) {
     testing::Simulation sim(default_scenario(paths), 2);
-    StreamingReducer reducer(sim.scenario, sim.layout(), paths, {256, 16, 64, 0});
+    StreamingReducer reducer(sim.flat->reduction_spec(), paths, {256, 16, 64, 0});
     std::uint64_t most = 0;
     const std::uint64_t n = paths;
     const PathLayout layout = sim.layout();

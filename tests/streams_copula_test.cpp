@@ -7,7 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "host/config.h"
+#include "host/config/cholesky.h"
+#include "host/config/config.h"
 #include "kernels/copula.h"
 #include "kernels/model.h"
 #include "test_support.h"
@@ -195,7 +196,7 @@ TEST(Streams, RenamingAComponentGivesItNewDraws) {
   EXPECT_EQ(differing, 100);
 }
 
-/// Copula parameters for a correlation matrix, as host/flatten builds them.
+/// Copula parameters for a correlation matrix, as host/config/flatten builds them.
 CopulaParams make_copula(const std::vector<std::vector<double>>& matrix, bool student_t,
                          double df) {
   CopulaParams copula{};

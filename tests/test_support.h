@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "host/backend_cpu.h"
-#include "host/config.h"
-#include "host/flatten.h"
-#include "host/results.h"
+#include "host/run/backend_cpu.h"
+#include "host/config/config.h"
+#include "host/config/flatten.h"
+#include "host/reduce/results.h"
 #include "kernels/model.h"
 
 namespace caprisk::testing {

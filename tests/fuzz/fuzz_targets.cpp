@@ -4,15 +4,15 @@
 #include <memory>
 #include <string_view>
 
-#include "host/backend_cpu.h"
-#include "host/batch.h"
-#include "host/binary_io.h"
-#include "host/config.h"
+#include "host/run/backend_cpu.h"
+#include "host/run/batch.h"
+#include "host/io/binary_io.h"
+#include "host/config/config.h"
 #include "host/errors.h"
-#include "host/flatten.h"
-#include "host/results.h"
-#include "host/shards.h"
-#include "host/streaming.h"
+#include "host/config/flatten.h"
+#include "host/reduce/results.h"
+#include "host/run/shards.h"
+#include "host/reduce/streaming.h"
 
 namespace caprisk::fuzz {
 namespace {
@@ -80,7 +80,7 @@ void config_input(const std::uint8_t* data, std::size_t size) {
   const FlatScenario flat(scenario);
   SampleStore samples(flat.layout(), paths);
   simulate_cpu(flat, scenario.seed, 0, paths, samples.output(), 1, nullptr);
-  StreamingReducer reducer(scenario, flat.layout(), paths, StreamingLimits{64, 8, 16});
+  StreamingReducer reducer(flat.reduction_spec(), paths, StreamingLimits{64, 8, 16});
   reducer.add_chunk(samples.column(0), samples.codes(0), paths, paths, 1);
   while (!reducer.finish_pass()) reducer.add_chunk(samples.column(0), samples.codes(0), paths, paths, 1);
   reducer.results();
@@ -103,9 +103,9 @@ void state_input(const std::uint8_t* data, std::size_t size) {
     std::unique_ptr<StreamingReducer> reducer;
     if (shard) {
       parse_shard_header(in);
-      reducer = StreamingReducer::load(in, t.scenario, t.flat.layout());
+      reducer = StreamingReducer::load(in, t.flat.reduction_spec());
     } else {
-      reducer = parse_checkpoint(in, t.scenario, t.flat.layout()).reducer;
+      reducer = parse_checkpoint(in, t.flat.reduction_spec()).reducer;
     }
     finish(*reducer);
   } catch (const UserError&) {
@@ -122,7 +122,7 @@ void write_state_seeds(const std::string& folder) {
     std::ofstream(folder + "/" + name, std::ios::binary) << bytes;
   };
   // A checkpoint after each pass, as run_batch writes them, and a first-pass shard.
-  StreamingReducer reducer(t.scenario, layout, paths, StreamingLimits{64, 8, 16});
+  StreamingReducer reducer(t.flat.reduction_spec(), paths, StreamingLimits{64, 8, 16});
   for (int pass = 1; pass <= 4; ++pass) {
     reducer.add_chunk(samples.column(0), samples.codes(0), paths, paths, 1);
     const bool finished = reducer.finish_pass();
@@ -143,7 +143,7 @@ void write_state_seeds(const std::string& folder) {
       shard.put(paths);
       shard.put(std::uint64_t{0});
       shard.put(std::uint64_t{1});
-      StreamingReducer first(t.scenario, layout, paths, StreamingLimits{64, 8, 16});
+      StreamingReducer first(t.flat.reduction_spec(), paths, StreamingLimits{64, 8, 16});
       first.add_chunk(samples.column(0), samples.codes(0), paths, paths, 1);
       first.save(shard);
       write("shard-0-of-1", binary::seal(binary::FileKind::shard, shard.bytes()));

@@ -1,0 +1,315 @@
+// caprisk command line: run, validate, devices. Exit codes: 0 success, 1 runtime failure,
+// 2 usage or config error.
+#include <boost/program_options.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "host/config/config.h"
+#include "host/run/pipeline.h"
+#include "host/cuda/devices.h"
+#include "host/io/output_files.h"
+#include "host/run/run.h"
+#include "host/run/shards.h"
+#include "host/version.h"
+
+namespace po = boost::program_options;
+
+namespace caprisk {
+namespace {
+
+constexpr int exit_ok = 0;
+constexpr int exit_runtime = 1;
+constexpr int exit_usage = 2;
+
+const char* const usage_text =
+    "usage: caprisk <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  run CONFIG [options]   simulate the scenario and write percentile tables\n"
+    "  validate CONFIG        check a scenario config and print a summary\n"
+    "  merge SHARDS...        combine the partial results of run --shard k/n\n"
+    "  devices                list CUDA devices, or say why there are none\n"
+    "\n"
+    "  caprisk --version      version and git commit\n"
+    "  caprisk <command> --help\n";
+
+std::string version_line() {
+  return std::string("caprisk ") + CAPRISK_VERSION + " (commit " + CAPRISK_GIT_COMMIT + ")";
+}
+
+/// Parses a positive whole number, also written as 1e6; `what` names the option.
+std::uint64_t parse_count(const std::string& text, const std::string& what, std::uint64_t max) {
+  const std::string expected =
+      what + " expects a whole number in [1, " + std::to_string(max) + "], got '" + text + "'";
+  std::uint64_t value = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec == std::errc() && ptr == text.data() + text.size() && !text.empty()) {
+    if (value < 1 || value > max) throw UserError(expected);
+    return value;
+  }
+  double real = 0;
+  const auto [rptr, rec] = std::from_chars(text.data(), text.data() + text.size(), real);
+  if (rec != std::errc() || rptr != text.data() + text.size() || !(real >= 1) ||
+      real != std::floor(real) || real > static_cast<double>(max))
+    throw UserError(expected);
+  return static_cast<std::uint64_t>(real);
+}
+
+/// --threads: at most 16 per hardware thread of this machine (and 4096), so that a typo cannot
+/// ask the OpenMP runtime for more threads than it can create.
+int parse_threads(const std::string& text) {
+  const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());
+  const std::uint64_t most = std::min<std::uint64_t>(4096, 16ULL * hardware);
+  try {
+    return static_cast<int>(parse_count(text, "--threads", most));
+  } catch (const UserError& error) {
+    throw UserError(std::string(error.what()) + " (at most 16 per hardware thread; this machine has " +
+                    std::to_string(hardware) + ")");
+  }
+}
+
+void print_validate_summary(const Scenario& s) {
+  std::cout << "config:     " << s.source_path << " (valid)\n";
+  std::cout << "scenario:   " << s.name << "\n";
+  std::cout << "start:      " << s.start.str() << ", horizon " << s.horizon_months << " months (to "
+            << s.start.plus(s.horizon_months - 1).str() << ")\n";
+  std::cout << "paths:      " << s.paths << ", seed " << s.seed << "\n";
+  std::cout << "reports:    " << s.report_months.size() << " month(s), " << s.percentiles.size()
+            << " percentile(s)\n";
+  const Correlation& c = s.correlation;
+  std::cout << "factors:    ";
+  if (c.factors.empty()) std::cout << "(none: all inputs independent)";
+  for (std::size_t i = 0; i < c.factors.size(); ++i) std::cout << (i ? ", " : "") << c.factors[i];
+  if (!c.factors.empty())
+    std::cout << " (" << (c.copula == CopulaKind::gaussian ? "gaussian" : "student_t")
+              << (c.copula == CopulaKind::student_t ? ", df " + std::to_string(c.df) : "")
+              << " copula)";
+  std::cout << "\nsuppliers:  " << s.supply.suppliers.size() << "\n";
+  for (const auto& supplier : s.supply.suppliers)
+    std::cout << "  - " << supplier.name << (supplier.hbm_yield ? " (own HBM yield curve)" : "")
+              << "\n";
+  std::cout << "deals:      " << s.funding.deals.size() << "\n";
+  for (const auto& deal : s.funding.deals)
+    std::cout << "  - " << deal.name << " ("
+              << (deal.kind == DealKind::schedule ? "schedule" : "per_gw") << ")\n";
+  std::cout << "sites:      " << s.sites.size() << "\n";
+  for (const auto& site : s.sites) {
+    std::cout << "  - " << site.name << " (priority " << site.priority << ", funded by ";
+    for (std::size_t i = 0; i < site.funded_by.size(); ++i)
+      std::cout << (i ? ", " : "") << s.funding.deals[site.funded_by[i]].name;
+    std::cout << ")\n";
+  }
+}
+
+/// Parses a command's arguments: `options`, plus positional arguments under `positional_name`
+/// (`positional_count` of them, -1 for any number). Returns false when --help was asked for
+/// (the help is printed).
+bool parse_arguments(const std::vector<std::string>& args, const po::options_description& options,
+                     const char* positional_name, int positional_count, po::variables_map& vm) {
+  po::options_description hidden;
+  if (positional_count == 1)
+    hidden.add_options()(positional_name, po::value<std::string>(), "");
+  else
+    hidden.add_options()(positional_name, po::value<std::vector<std::string>>(), "");
+  po::options_description all;
+  all.add(options).add(hidden);
+  po::positional_options_description positional;
+  positional.add(positional_name, positional_count);
+  po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
+  if (vm.count("help")) {
+    std::cout << options;
+    return false;
+  }
+  return true;
+}
+
+int command_validate(const std::vector<std::string>& args) {
+  po::options_description options("caprisk validate CONFIG");
+  options.add_options()("help,h", "show this help");
+  po::variables_map vm;
+  if (!parse_arguments(args, options, "config", 1, vm)) return exit_ok;
+  if (!vm.count("config")) throw UserError("validate: missing CONFIG (a scenario YAML file)");
+  print_validate_summary(load_scenario(vm["config"].as<std::string>()));
+  return exit_ok;
+}
+
+int command_devices(const std::vector<std::string>& args) {
+  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+    std::cout << "caprisk devices: list CUDA devices (name, SMs, memory, driver/runtime)\n";
+    return exit_ok;
+  }
+  if (!args.empty()) throw UserError("devices: unexpected argument '" + args[0] + "'");
+  const DeviceReport report = query_devices();
+  auto version = [](int v) {
+    return v == 0 ? std::string("none")
+                  : std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10);
+  };
+  if (report.cuda_built)
+    std::cout << "CUDA driver " << version(report.driver_version) << ", runtime "
+              << version(report.runtime_version) << "\n";
+  if (report.devices.empty()) {
+    std::cout << "no usable CUDA device: " << report.why_none << "\n";
+    return exit_ok;
+  }
+  for (const auto& d : report.devices) {
+    std::printf("device %d: %s, compute %d.%d, %d SMs, %.1f GiB\n", d.index, d.name.c_str(),
+                d.compute_major, d.compute_minor, d.multiprocessors,
+                static_cast<double>(d.memory_bytes) / (1024.0 * 1024.0 * 1024.0));
+  }
+  return exit_ok;
+}
+
+po::options_description run_options() {
+  po::options_description options("caprisk run CONFIG [options]");
+  options.add_options()("help,h", "show this help")("paths", po::value<std::string>(),
+                                                    "number of paths (overrides scenario.paths)")(
+      "seed", po::value<std::string>(), "random seed (overrides scenario.seed)")(
+      "threads", po::value<std::string>(), "CPU threads (default: all cores)")(
+      "out", po::value<std::string>(), "output directory (default: out/<scenario name>)")(
+      "backend", po::value<std::string>()->default_value("auto"), "auto, cpu or cuda")(
+      "device", po::value<std::string>(), "CUDA device index (default 0)")(
+      "chunk-paths", po::value<std::string>(),
+      "paths per chunk (CPU default 16384; CUDA: from free memory)")(
+      "checkpoint", po::value<std::string>(), "save the run's state to FILE as it goes")(
+      "checkpoint-every", po::value<std::string>(), "chunks between checkpoints (default 32)")(
+      "resume", "continue from --checkpoint FILE if it exists (else start afresh)")(
+      "shard", po::value<std::string>(), "k/n: compute slice k (from 0) of n for `caprisk merge`")(
+      "allow-no-supply", "run even when no supply can ever reach the sites")(
+      "quiet,q", "no headline table and no progress");
+  return options;
+}
+
+/// --seed: any whole number in [0, 2^64 - 1].
+std::uint64_t parse_seed(const std::string& text) {
+  std::uint64_t seed = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), seed);
+  if (ec != std::errc() || ptr != text.data() + text.size() || text.empty())
+    throw UserError("--seed expects a whole number >= 0, got '" + text + "'");
+  return seed;
+}
+
+/// The run's options from the parsed command line; UserError for a value it cannot take.
+RunOptions parse_run_options(const po::variables_map& vm) {
+  RunOptions run;
+  run.config_path = vm["config"].as<std::string>();
+  if (vm.count("paths"))
+    run.paths = parse_count(vm["paths"].as<std::string>(), "--paths", ModelLimits::max_paths);
+  if (vm.count("seed")) run.seed = parse_seed(vm["seed"].as<std::string>());
+  if (vm.count("threads")) run.threads = parse_threads(vm["threads"].as<std::string>());
+  if (vm.count("out")) run.out_dir = vm["out"].as<std::string>();
+  run.backend = vm["backend"].as<std::string>();
+  if (run.backend != "auto" && run.backend != "cpu" && run.backend != "cuda")
+    throw UserError("--backend expects auto, cpu or cuda, got '" + run.backend + "'");
+  if (vm.count("device")) {
+    const std::string text = vm["device"].as<std::string>();
+    int device = -1;
+    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), device);
+    if (ec != std::errc() || ptr != text.data() + text.size() || device < 0)
+      throw UserError("--device expects a device index >= 0, got '" + text + "'");
+    run.device = device;
+  }
+  if (vm.count("chunk-paths"))
+    run.chunk_paths =
+        parse_count(vm["chunk-paths"].as<std::string>(), "--chunk-paths", ModelLimits::max_paths);
+  if (vm.count("checkpoint")) run.checkpoint_path = vm["checkpoint"].as<std::string>();
+  if (vm.count("checkpoint-every"))
+    run.checkpoint_every = static_cast<int>(
+        parse_count(vm["checkpoint-every"].as<std::string>(), "--checkpoint-every", 1000000));
+  run.resume = vm.count("resume") > 0;
+  if (run.resume && run.checkpoint_path.empty())
+    throw UserError("--resume needs --checkpoint FILE (the checkpoint to continue from)");
+  if (vm.count("shard")) {
+    const auto [index, count] = parse_shard(vm["shard"].as<std::string>());
+    run.shard_index = index;
+    run.shard_count = count;
+  }
+  run.allow_no_supply = vm.count("allow-no-supply") > 0;
+  run.quiet = vm.count("quiet") > 0;
+  return run;
+}
+
+int command_run(const std::vector<std::string>& args) {
+  po::variables_map vm;
+  if (!parse_arguments(args, run_options(), "config", 1, vm)) return exit_ok;
+  if (!vm.count("config")) throw UserError("run: missing CONFIG (a scenario YAML file)");
+  RunOptions run = parse_run_options(vm);
+  run.command_line = "caprisk run";
+  for (const auto& a : args) run.command_line += " " + a;
+  return run_scenario(run);
+}
+
+int command_merge(const std::vector<std::string>& args) {
+  po::options_description options("caprisk merge SHARDS... [options]");
+  options.add_options()("help,h", "show this help")(
+      "out", po::value<std::string>(), "output directory (default: out/<scenario name>)")(
+      "config", po::value<std::string>(), "the scenario file (default: the one the shards name)")(
+      "threads", po::value<std::string>(), "CPU threads for the refining passes")(
+      "quiet,q", "no headline table");
+  po::variables_map vm;
+  if (!parse_arguments(args, options, "inputs", -1, vm)) return exit_ok;
+  MergeOptions merge;
+  if (vm.count("inputs")) merge.inputs = vm["inputs"].as<std::vector<std::string>>();
+  if (merge.inputs.empty())
+    throw UserError("merge: give the shard files (or directories) written by run --shard k/n");
+  if (vm.count("out")) merge.out_dir = vm["out"].as<std::string>();
+  if (vm.count("config")) merge.config_path = vm["config"].as<std::string>();
+  if (vm.count("threads")) merge.threads = parse_threads(vm["threads"].as<std::string>());
+  merge.quiet = vm.count("quiet") > 0;
+  merge.command_line = "caprisk merge";
+  for (const auto& a : args) merge.command_line += " " + a;
+  return merge_shards(merge);
+}
+
+int dispatch(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << usage_text;
+    return exit_usage;
+  }
+  const std::string command = argv[1];
+  const std::vector<std::string> rest(argv + 2, argv + argc);
+  if (command == "--help" || command == "-h" || command == "help") {
+    std::cout << usage_text;
+    return exit_ok;
+  }
+  if (command == "--version" || command == "version") {
+    std::cout << version_line() << "\n";
+    return exit_ok;
+  }
+  if (command == "run") return command_run(rest);
+  if (command == "validate") return command_validate(rest);
+  if (command == "devices") return command_devices(rest);
+  if (command == "merge") return command_merge(rest);
+  throw UserError("unknown command '" + command + "' (expected run, validate, merge or devices)");
+}
+
+}  // namespace
+}  // namespace caprisk
+
+int main(int argc, char** argv) {
+  using namespace caprisk;
+  try {
+    return dispatch(argc, argv);
+  } catch (const Interrupted& e) {
+    std::cerr << "caprisk: " << e.what() << "\n";
+    return e.exit_code();
+  } catch (const UserError& e) {
+    std::cerr << "caprisk: error: " << e.what() << "\n";
+    return exit_usage;
+  } catch (const po::error& e) {
+    std::cerr << "caprisk: error: " << e.what() << " (see caprisk --help)\n";
+    return exit_usage;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "caprisk: error: out of memory (try fewer --paths or fewer report months)\n";
+    return exit_runtime;
+  } catch (const std::exception& e) {
+    std::cerr << "caprisk: error: " << e.what() << "\n";
+    return exit_runtime;
+  }
+}

@@ -1,0 +1,246 @@
+// CUDA backend: the launch layer over kernels/simulate_kernel.cuh (one thread per path), device
+// memory, and the Thrust reduction of host/reduce/reduce_thrust.h on the device.
+#include <cuda_runtime.h>
+#include <thrust/system/cuda/execution_policy.h>
+
+#include <algorithm>
+#include <memory>
+#include <string>
+
+#include "host/cuda/backend_cuda.h"
+#include "host/cuda/cuda_check.cuh"
+#include "host/cuda/device_buffer.cuh"
+#include "host/errors.h"
+#include "host/reduce/reduce_thrust.h"
+#include "kernels/simulate_kernel.cuh"
+
+namespace caprisk {
+namespace {
+
+using kernels::philox_outputs_kernel;
+using kernels::simulate_paths_kernel;
+
+constexpr int threads_per_block = 128;
+
+/// Selects `device`; returns its name. A device that does not exist is the user's error.
+std::string select_device(int device) {
+  int count = 0;
+  const cudaError_t status = cudaGetDeviceCount(&count);
+  if (status != cudaSuccess) {
+    cudaGetLastError();
+    throw UserError(std::string("--backend cuda: no usable CUDA device: ") +
+                    cudaGetErrorString(status) + " (" + cudaGetErrorName(status) + ")");
+  }
+  if (device < 0 || device >= count)
+    throw UserError("--device " + std::to_string(device) + ": this machine has " +
+                    std::to_string(count) + " CUDA device(s), numbered from 0");
+  CAPRISK_CUDA_TRY(cudaSetDevice(device));
+  cudaDeviceProp props{};
+  CAPRISK_CUDA_TRY(cudaGetDeviceProperties(&props, device));
+  return props.name;
+}
+
+int grid_size_for(std::uint64_t count) {
+  int device = 0, multiprocessors = 0;
+  CAPRISK_CUDA_TRY(cudaGetDevice(&device));
+  CAPRISK_CUDA_TRY(
+      cudaDeviceGetAttribute(&multiprocessors, cudaDevAttrMultiProcessorCount, device));
+  const std::uint64_t blocks = (count + threads_per_block - 1) / threads_per_block;
+  return static_cast<int>(std::min<std::uint64_t>(blocks, 32ULL * multiprocessors));
+}
+
+/// The flattened scenario's arrays in device memory, and the view in constant memory.
+class DeviceScenario {
+ public:
+  explicit DeviceScenario(const FlatScenario& flat)
+      : points_(flat.points().data(), flat.points().size()),
+        suppliers_(flat.suppliers().data(), flat.suppliers().size()),
+        deals_(flat.deals().data(), flat.deals().size()),
+        sites_(flat.sites().data(), flat.sites().size()),
+        funding_(flat.funding().data(), flat.funding().size()),
+        site_order_(flat.site_order().data(), flat.site_order().size()),
+        report_months_(flat.report_months().data(), flat.report_months().size()),
+        target_by_month_(flat.target_by_month().data(), flat.target_by_month().size()),
+        packaging_cap_by_month_(flat.packaging_cap_by_month().data(),
+                                flat.packaging_cap_by_month().size()) {
+    ScenarioView view = flat.view();
+    view.points = points_.data();
+    view.suppliers = suppliers_.data();
+    view.deals = deals_.data();
+    view.sites = sites_.data();
+    view.funding = funding_.data();
+    view.site_order = site_order_.data();
+    view.report_months = report_months_.data();
+    view.target_by_month = target_by_month_.data();
+    view.packaging_cap_by_month =
+        flat.packaging_cap_by_month().empty() ? nullptr : packaging_cap_by_month_.data();
+    CAPRISK_CUDA_TRY(kernels::set_constant_scenario(view));
+  }
+
+ private:
+  DeviceBuffer<SchedulePoint> points_;
+  DeviceBuffer<SupplierParams> suppliers_;
+  DeviceBuffer<DealParams> deals_;
+  DeviceBuffer<SiteParams> sites_;
+  DeviceBuffer<int> funding_;
+  DeviceBuffer<int> site_order_;
+  DeviceBuffer<int> report_months_;
+  DeviceBuffer<double> target_by_month_;
+  DeviceBuffer<double> packaging_cap_by_month_;
+};
+
+/// Launches paths [first, first + count) into `out` at column offset `offset`.
+void launch(std::uint64_t seed, std::uint64_t first, std::uint64_t count, std::uint64_t offset,
+            const PathOutput& out) {
+  simulate_paths_kernel<<<grid_size_for(count), threads_per_block>>>(seed, first, count, offset,
+                                                                     out);
+  CAPRISK_CUDA_CHECK_LAUNCH();
+}
+
+double read_device_double(const double* pointer) {
+  double value = 0;
+  CAPRISK_CUDA_TRY(cudaMemcpy(&value, pointer, sizeof value, cudaMemcpyDeviceToHost));
+  return value;
+}
+
+/// Times the work between construction and stop() with CUDA events.
+class EventTimer {
+ public:
+  EventTimer() {
+    CAPRISK_CUDA_TRY(cudaEventCreate(&start_));
+    CAPRISK_CUDA_TRY(cudaEventCreate(&stop_));
+    CAPRISK_CUDA_TRY(cudaEventRecord(start_));
+  }
+  ~EventTimer() {
+    CAPRISK_ASSERT_CUDA_SUCCESS(cudaEventDestroy(start_));
+    CAPRISK_ASSERT_CUDA_SUCCESS(cudaEventDestroy(stop_));
+  }
+  EventTimer(const EventTimer&) = delete;
+  EventTimer& operator=(const EventTimer&) = delete;
+  double stop_seconds() {
+    CAPRISK_CUDA_TRY(cudaEventRecord(stop_));
+    CAPRISK_CUDA_TRY(cudaEventSynchronize(stop_));
+    float milliseconds = 0;
+    CAPRISK_CUDA_TRY(cudaEventElapsedTime(&milliseconds, start_, stop_));
+    return milliseconds / 1000.0;
+  }
+
+ private:
+  cudaEvent_t start_{};
+  cudaEvent_t stop_{};
+};
+
+/// Every path's outputs on the device at once, reduced there with Thrust.
+RunResults run_on_device(std::uint64_t seed, std::uint64_t paths, PathLayout layout,
+                         const std::vector<double>& percentiles, std::uint64_t chunk,
+                         CudaRunInfo& info) {
+  DeviceBuffer<double> values(static_cast<std::size_t>(layout.value_count()) * paths);
+  DeviceBuffer<std::uint8_t> codes(static_cast<std::size_t>(layout.code_count()) * paths);
+  const PathOutput out{values.data(), codes.data(), paths};
+  EventTimer timer;
+  for (std::uint64_t first = 0; first < paths; first += chunk)
+    launch(seed, first, std::min(chunk, paths - first), first, out);
+  info.kernel_seconds = timer.stop_seconds();
+  info.reduced_on_device = true;
+  EventTimer reduce_timer;
+  RunResults results = reduce_with_policy(thrust::cuda::par, values.data(), codes.data(), layout,
+                                          paths, percentiles, read_device_double);
+  info.reduce_seconds = reduce_timer.stop_seconds();
+  return results;
+}
+
+}  // namespace
+
+bool cuda_backend_built() {
+  return true;
+}
+
+bool fits_on_device(const FlatScenario& scenario, std::uint64_t paths, int device) {
+  select_device(device);
+  std::size_t free_bytes = 0, total_bytes = 0;
+  CAPRISK_CUDA_TRY(cudaMemGetInfo(&free_bytes, &total_bytes));
+  const PathLayout layout = scenario.layout();
+  // Every path's outputs, plus about three columns of scratch for the device sort.
+  const double bytes =
+      static_cast<double>(paths) * static_cast<double>(layout.value_count() * sizeof(double) +
+                                                       layout.code_count() + 3 * sizeof(double));
+  return bytes < 0.8 * static_cast<double>(free_bytes);
+}
+
+RunResults run_cuda(const FlatScenario& scenario, std::uint64_t seed, std::uint64_t paths,
+                    const std::vector<double>& percentiles, const CudaRunOptions& options,
+                    CudaRunInfo& info) {
+  info.device_name = select_device(options.device);
+  const DeviceScenario device_scenario(scenario);
+  const std::uint64_t chunk =
+      options.chunk_paths > 0 ? std::min(paths, options.chunk_paths) : paths;
+  info.chunk_paths = chunk;
+  return run_on_device(seed, paths, scenario.layout(), percentiles, chunk, info);
+}
+
+namespace {
+
+/// Device state of a chunk simulator: the scenario and one chunk's output buffers.
+struct CudaChunkState {
+  CudaChunkState(const FlatScenario& flat, std::uint64_t max_chunk)
+      : scenario(flat),
+        values(static_cast<std::size_t>(flat.layout().value_count()) * max_chunk),
+        codes(static_cast<std::size_t>(flat.layout().code_count()) * max_chunk) {}
+  DeviceScenario scenario;
+  DeviceBuffer<double> values;
+  DeviceBuffer<std::uint8_t> codes;
+};
+
+}  // namespace
+
+std::function<void(std::uint64_t, std::uint64_t, const PathOutput&)> make_cuda_chunk_simulator(
+    const FlatScenario& scenario, std::uint64_t seed, std::uint64_t max_chunk, int device,
+    std::string& device_name) {
+  device_name = select_device(device);
+  const PathLayout layout = scenario.layout();
+  auto state = std::make_shared<CudaChunkState>(scenario, max_chunk);
+  return [state, seed, layout, device](std::uint64_t first, std::uint64_t count,
+                                       const PathOutput& out) {
+    CAPRISK_CUDA_TRY(cudaSetDevice(device));
+    launch(seed, first, count, 0, PathOutput{state->values.data(), state->codes.data(), count});
+    // The chunk is cell-major with stride `count` on both sides: two plain copies.
+    CAPRISK_CUDA_TRY(
+        cudaMemcpy(out.values, state->values.data(),
+                   static_cast<std::size_t>(layout.value_count()) * count * sizeof(double),
+                   cudaMemcpyDeviceToHost));
+    CAPRISK_CUDA_TRY(cudaMemcpy(out.codes, state->codes.data(),
+                                static_cast<std::size_t>(layout.code_count()) * count,
+                                cudaMemcpyDeviceToHost));
+  };
+}
+
+void simulate_cuda_outputs(const FlatScenario& scenario, std::uint64_t seed, std::uint64_t first,
+                           std::uint64_t count, std::vector<double>& values,
+                           std::vector<std::uint8_t>& codes, int device) {
+  select_device(device);
+  const DeviceScenario device_scenario(scenario);
+  const PathLayout layout = scenario.layout();
+  DeviceBuffer<double> device_values(static_cast<std::size_t>(layout.value_count()) * count);
+  DeviceBuffer<std::uint8_t> device_codes(static_cast<std::size_t>(layout.code_count()) * count);
+  launch(seed, first, count, 0, PathOutput{device_values.data(), device_codes.data(), count});
+  CAPRISK_CUDA_TRY(cudaDeviceSynchronize());
+  values.resize(device_values.size());
+  codes.resize(device_codes.size());
+  CAPRISK_CUDA_TRY(cudaMemcpy(values.data(), device_values.data(), device_values.bytes(),
+                              cudaMemcpyDeviceToHost));
+  CAPRISK_CUDA_TRY(
+      cudaMemcpy(codes.data(), device_codes.data(), device_codes.bytes(), cudaMemcpyDeviceToHost));
+}
+
+std::vector<std::uint32_t> philox_outputs_cuda(std::uint64_t key, std::uint64_t subsequence,
+                                               std::size_t count, int device) {
+  select_device(device);
+  DeviceBuffer<std::uint32_t> out(count);
+  philox_outputs_kernel<<<1, 1>>>(key, subsequence, count, out.data());
+  CAPRISK_CUDA_CHECK_LAUNCH();
+  std::vector<std::uint32_t> host(count);
+  CAPRISK_CUDA_TRY(cudaMemcpy(host.data(), out.data(), out.bytes(), cudaMemcpyDeviceToHost));
+  return host;
+}
+
+}  // namespace caprisk

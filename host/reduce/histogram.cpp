@@ -1,0 +1,77 @@
+#include "host/reduce/histogram.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace caprisk {
+namespace {
+constexpr double infinity = std::numeric_limits<double>::infinity();
+}  // namespace
+
+HistogramNode::HistogramNode(double lower_bound, double upper_bound, int bin_count,
+                             double fixed_scale_)
+    : lower(lower_bound),
+      upper(upper_bound),
+      bins(bin_count),
+      scale(fixed_scale_),
+      counts(static_cast<std::size_t>(bin_count), 0),
+      minimum(static_cast<std::size_t>(bin_count), infinity),
+      maximum(static_cast<std::size_t>(bin_count), -infinity),
+      sums(static_cast<std::size_t>(bin_count), 0) {}
+
+HistogramNode::HistogramNode(std::vector<double> interior_edges, double fixed_scale_)
+    : HistogramNode(0.0, 0.0, static_cast<int>(interior_edges.size()) + 1, fixed_scale_) {
+  edges = std::move(interior_edges);
+  lower = edges.front();
+  upper = edges.back();
+  // Slot of x: floor((x - lower) * lookup_scale), monotone in x, so every edge in an earlier
+  // slot than a value's is below the value and every edge in a later slot above it.
+  const std::size_t slots = edges.size();
+  lookup_scale = upper > lower ? static_cast<double>(slots) / (upper - lower) : 0.0;
+  lookup.assign(slots + 1, 0);
+  std::size_t e = 0;
+  for (std::size_t g = 0; g <= slots; ++g) {
+    while (e < edges.size() && slot_of(edges[e]) < g) ++e;
+    lookup[g] = static_cast<std::uint32_t>(e);
+  }
+}
+
+std::size_t HistogramNode::slot_of(double value) const {
+  const double position = (value - lower) * lookup_scale;
+  if (!(position > 0)) return 0;
+  const std::size_t last = lookup.size() - 2;
+  return position >= static_cast<double>(last) ? last : static_cast<std::size_t>(position);
+}
+
+int HistogramNode::bin_of(double value) const {
+  if (!edges.empty()) {
+    // The bin is the number of edges <= value.
+    if (value < edges.front()) return 0;
+    if (value >= edges.back()) return bins - 1;
+    const std::size_t slot = slot_of(value);
+    const double* first = edges.data() + lookup[slot];
+    const double* last = edges.data() + lookup[slot + 1];
+    return static_cast<int>(std::upper_bound(first, last, value) - edges.data());
+  }
+  if (!(upper > lower)) return 0;
+  const double position = (value - lower) * (static_cast<double>(bins) / (upper - lower));
+  if (!(position >= 0)) return 0;
+  return position >= bins ? bins - 1 : static_cast<int>(position);
+}
+
+void HistogramNode::add(double value) {
+  const int bin = bin_of(value);
+  ++counts[bin];
+  minimum[bin] = std::min(minimum[bin], value);
+  maximum[bin] = std::max(maximum[bin], value);
+  sums[bin] += static_cast<Int128>(static_cast<long long>(value * scale + 0.5));
+}
+
+void locate(const HistogramNode& node, std::uint64_t rank, int& bin, std::uint64_t& within) {
+  bin = 0;
+  std::uint64_t below = 0;
+  while (bin < node.bins - 1 && rank >= below + node.counts[bin]) below += node.counts[bin++];
+  within = rank - below;
+}
+
+}  // namespace caprisk

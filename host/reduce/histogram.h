@@ -1,0 +1,64 @@
+// The streaming reducer's histograms: per-bin counts, extremes and exact fixed-point sums,
+// refined bins and kept values (docs/ARCHITECTURE.md, "Reduction").
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <vector>
+
+namespace caprisk {
+
+/// 128-bit integer for exact fixed-point sums (a GCC/Clang extension, hence the marker).
+__extension__ using Int128 = __int128;
+
+/// Sum of non-negative values in fixed point: value * scale rounded to an integer, added in
+/// 128 bits, so the total does not depend on the order of the additions.
+struct FixedPointSum {
+  Int128 total = 0;
+  void add(double value, double scale) {
+    total += static_cast<Int128>(static_cast<long long>(value * scale + 0.5));
+  }
+  long double value(double scale) const { return static_cast<long double>(total) / scale; }
+};
+
+/// A histogram with per-bin count, min, max and fixed-point sum: `bins` equal bins over
+/// [lower, upper], or bins between given edges. A bin may own a finer histogram (its values
+/// refined) or its collected values.
+struct HistogramNode {
+  double lower = 0;
+  double upper = 0;
+  int bins = 0;
+  double scale = 0;  ///< fixed-point scale of the sums
+  /// Interior edges, increasing: bin b holds [edges[b-1], edges[b]) (open-ended at both ends),
+  /// so bins = edges.size() + 1. Empty: equal bins over [lower, upper].
+  std::vector<double> edges;
+  /// Finds a value's bin among the edges in O(1) plus a short search: slot g of an equal grid
+  /// over [edges.front(), edges.back()] starts at edge index lookup[g].
+  std::vector<std::uint32_t> lookup;
+  double lookup_scale = 0;
+  std::vector<std::uint64_t> counts;
+  std::vector<double> minimum;
+  std::vector<double> maximum;
+  std::vector<Int128> sums;
+  std::map<int, std::unique_ptr<HistogramNode>> children;  ///< refined bins
+  /// Values of one bin, kept by a pass and sorted when that pass ends.
+  struct Kept {
+    std::vector<double> values;
+    bool complete = false;
+  };
+  std::map<int, Kept> collected;  ///< bins whose values are kept
+  bool complete = false;          ///< filled by a finished pass
+
+  HistogramNode(double lower_bound, double upper_bound, int bin_count, double fixed_scale);
+  /// Bins between `interior_edges` (increasing, distinct, at least one).
+  HistogramNode(std::vector<double> interior_edges, double fixed_scale);
+  int bin_of(double value) const;
+  std::size_t slot_of(double value) const;
+  void add(double value);
+};
+
+/// The bin of `node` holding the 0-based rank, and the rank within that bin.
+void locate(const HistogramNode& node, std::uint64_t rank, int& bin, std::uint64_t& within);
+
+}  // namespace caprisk

@@ -1,0 +1,121 @@
+// Root bins placed by a pilot sample of the run's own paths (StreamingReducer::place_root_bins).
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "host/errors.h"
+#include "host/reduce/statistics.h"
+#include "host/reduce/streaming.h"
+
+namespace caprisk {
+namespace {
+
+constexpr double infinity = std::numeric_limits<double>::infinity();
+
+/// Interior edges for one cell's root from its sorted pilot sample (see place_root_bins):
+///  - around each wanted level, the pilot's order statistics within 5 standard errors of it
+///    (plus two), each gap between distinct neighbours split into k equal parts, k as large as
+///    the budget allows: there the bins hold about 1 / (k m) of the paths each;
+///  - every 64th pilot value elsewhere, so a wrong guess costs a refinement, not the run;
+///  - for a value the pilot holds twice or more (an atom: exact zeros, a site's whole target),
+///    edges at it and just above it, so it has a bin of its own that needs no values kept.
+std::vector<double> pilot_edges(const std::vector<double>& sorted,
+                                const std::vector<double>& levels, std::size_t budget) {
+  const std::size_t m = sorted.size();
+  std::vector<double> edges;
+  if (m == 0) return edges;
+  // Windows of pilot indices [first, last], merged.
+  std::vector<std::pair<std::size_t, std::size_t>> windows;
+  for (double level : levels) {
+    const double centre = level * static_cast<double>(m);
+    const double half = 5.0 * std::sqrt(static_cast<double>(m) * level * (1.0 - level)) + 2.0;
+    const auto first = static_cast<std::size_t>(std::max(0.0, std::floor(centre - half)));
+    const auto last =
+        static_cast<std::size_t>(std::min(static_cast<double>(m - 1), std::ceil(centre + half)));
+    if (first > last) continue;
+    if (!windows.empty() && first <= windows.back().second + 1)
+      windows.back().second = std::max(windows.back().second, last);
+    else
+      windows.emplace_back(first, last);
+  }
+  std::vector<double> atoms;
+  for (std::size_t j = 0; j + 1 < m; ++j)
+    if (sorted[j] == sorted[j + 1] && (atoms.empty() || atoms.back() != sorted[j]))
+      atoms.push_back(sorted[j]);
+  std::vector<std::size_t> gaps;  // j: the gap (sorted[j], sorted[j + 1]) lies in a window
+  for (const auto& [first, last] : windows)
+    for (std::size_t j = first; j < last && j + 1 < m; ++j)
+      if (sorted[j] < sorted[j + 1]) gaps.push_back(j);
+  const std::size_t coarse = (m + 63) / 64;
+  const std::size_t fixed = coarse + 2 * atoms.size();
+  const std::size_t room = budget > fixed ? budget - fixed : 0;
+  // k parts per gap; with more gaps than room, every step-th gap's left end only.
+  const std::size_t parts = gaps.empty() ? 1 : std::max<std::size_t>(1, room / gaps.size());
+  const std::size_t step = gaps.empty() || room >= gaps.size()
+                               ? 1
+                               : (gaps.size() + room - 1) / std::max<std::size_t>(1, room);
+  edges.reserve(fixed + gaps.size() * parts / step + 1);
+  for (std::size_t j = 0; j < m; j += 64) edges.push_back(sorted[j]);
+  for (double atom : atoms) {
+    edges.push_back(atom);
+    edges.push_back(std::nextafter(atom, infinity));
+  }
+  for (std::size_t g = 0; g < gaps.size(); g += step) {
+    const double a = sorted[gaps[g]], b = sorted[gaps[g] + 1];
+    edges.push_back(a);
+    for (std::size_t i = 1; i < parts; ++i)
+      edges.push_back(a + (b - a) * (static_cast<double>(i) / static_cast<double>(parts)));
+    edges.push_back(b);
+  }
+  std::sort(edges.begin(), edges.end());
+  edges.erase(std::unique(edges.begin(), edges.end()), edges.end());
+  if (edges.size() > budget) {  // over budget (rounding of the shares above): thin evenly,
+    // keeping every atom and the edge just above it
+    std::vector<double> thinned;
+    const double keep = static_cast<double>(budget) / static_cast<double>(edges.size());
+    double owed = 0;
+    bool after_atom = false;
+    for (double e : edges) {
+      const bool atom = std::binary_search(atoms.begin(), atoms.end(), e);
+      owed += keep;
+      if (owed >= 1.0 || atom || after_atom) {
+        thinned.push_back(e);
+        owed = std::max(0.0, owed - 1.0);
+      }
+      after_atom = atom;
+    }
+    edges = std::move(thinned);
+  }
+  if (edges.size() > budget) {  // more atoms than the budget: evenly, atoms or not
+    std::vector<double> thinned;
+    for (std::size_t i = 0; i < budget; ++i) thinned.push_back(edges[i * edges.size() / budget]);
+    edges = std::move(thinned);
+  }
+  return edges;
+}
+
+}  // namespace
+
+void StreamingReducer::place_root_bins(const double* values, std::uint64_t count,
+                                       std::uint64_t stride) {
+  CAPRISK_EXPECTS(pass_ == 1, "root bins placed after the first pass");
+  std::vector<double> levels;
+  const std::uint64_t n = std::max<std::uint64_t>(1, paths_);
+  for (std::uint64_t rank : needed_ranks())
+    levels.push_back((static_cast<double>(rank) + 0.5) / static_cast<double>(n));
+  const auto budget = static_cast<std::size_t>(std::max(2, limits_.root_bins / 2));
+  std::vector<double> sample(count);
+  for (std::size_t c = 0; c < cells_.size(); ++c) {
+    const CellAccumulator& cell = cells_[c];
+    CAPRISK_EXPECTS(!cell.root->complete && std::all_of(cell.root->counts.begin(),
+                                                         cell.root->counts.end(),
+                                                         [](std::uint64_t k) { return k == 0; }),
+                    "root bins placed after values were added");
+    std::copy_n(values + c * stride, count, sample.begin());
+    std::sort(sample.begin(), sample.end());
+    std::vector<double> edges = pilot_edges(sample, levels, budget);
+    if (edges.empty()) continue;
+    cells_[c].root = std::make_unique<HistogramNode>(std::move(edges), cell.scale);
+  }
+}
+}  // namespace caprisk

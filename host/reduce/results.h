@@ -1,0 +1,45 @@
+// Per-path samples of a run and the tables reduced from them.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "host/reduce/statistics.h"
+#include "kernels/scenario_view.h"
+
+namespace caprisk {
+
+/// Every path's outputs in memory, cell-major (PathLayout). Memory grows with the path count;
+/// reduce() is the only reader, so a streaming store can replace it.
+class SampleStore {
+ public:
+  SampleStore(PathLayout layout, std::uint64_t paths);
+  PathOutput output() { return PathOutput{values_.data(), codes_.data(), paths_}; }
+  PathLayout layout() const { return layout_; }
+  std::uint64_t paths() const { return paths_; }
+
+  double* column(int value_cell) { return values_.data() + value_cell * paths_; }
+  const std::uint8_t* codes(int code_cell) const { return codes_.data() + code_cell * paths_; }
+  std::uint8_t* mutable_codes(int code_cell) { return codes_.data() + code_cell * paths_; }
+
+ private:
+  PathLayout layout_;
+  std::uint64_t paths_;
+  std::vector<double> values_;
+  std::vector<std::uint8_t> codes_;
+};
+
+/// The reduced tables of a run.
+struct RunResults {
+  PathLayout layout{};
+  std::uint64_t paths = 0;
+  std::vector<CellStatistics> cells;                         ///< one per value cell
+  std::vector<std::array<std::uint64_t, binding_code_count>> binding_counts;  ///< per (site, report): BindingCode
+  std::vector<std::uint64_t> censored_counts;                ///< per site
+};
+
+/// Reduces the samples (sorting columns in place) into the run's tables.
+RunResults reduce(SampleStore& samples, const std::vector<double>& percentiles, int threads);
+
+}  // namespace caprisk

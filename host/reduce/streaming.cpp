@@ -1,0 +1,346 @@
+#include "host/reduce/streaming.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "host/errors.h"
+#include "host/reduce/statistics.h"
+
+namespace caprisk {
+namespace {
+
+/// Each fixed-point term is at most 2^62, so 2^40 paths cannot overflow 128 bits.
+constexpr double fixed_point_range = 4611686018427387904.0;  // 2^62
+
+double fixed_scale(double upper) {
+  return upper > 0 ? fixed_point_range / upper : 1.0;
+}
+
+}  // namespace
+
+StreamingLimits limits_for(PathLayout layout) {
+  StreamingLimits limits;
+  constexpr double budget_bytes = 512.0 * 1024 * 1024;
+  constexpr double bytes_per_bin = 32;  // count, min, max, 128-bit sum
+  const double cells = std::max(1, layout.value_count());
+  while (limits.root_bins > 256 && cells * limits.root_bins * bytes_per_bin > budget_bytes)
+    limits.root_bins /= 2;
+  return limits;
+}
+
+StreamingReducer::StreamingReducer(ReductionSpec spec, std::uint64_t paths, StreamingLimits limits)
+    : spec_(std::move(spec)), limits_(limits), layout_(spec_.layout), paths_(paths) {
+  const std::vector<double>& upper = spec_.upper;
+  CAPRISK_EXPECTS(upper.size() == static_cast<std::size_t>(layout_.value_count()),
+                  "a reduction spec without one upper bound per value cell");
+  cells_.resize(upper.size());
+  for (std::size_t c = 0; c < upper.size(); ++c) {
+    CellAccumulator& cell = cells_[c];
+    cell.upper = upper[c];
+    cell.scale = fixed_scale(upper[c]);
+    cell.spread_scale = upper[c] > 0 ? 1099511627776.0 / upper[c] : 1.0;  // 2^40 / upper
+    cell.root = std::make_unique<HistogramNode>(0.0, upper[c], limits_.root_bins, cell.scale);
+  }
+  binding_counts_.assign(static_cast<std::size_t>(layout_.site_count * layout_.report_count),
+                         std::array<std::uint64_t, binding_code_count>{});
+  censored_counts_.assign(static_cast<std::size_t>(layout_.site_count), 0);
+}
+
+namespace {
+
+/// Sends one value to where the current pass wants it: the histogram being built, a refined
+/// bin's finer histogram, or a bin whose values are being collected.
+void route(HistogramNode* node, double value) {
+  for (;;) {
+    if (!node->complete) {
+      node->add(value);
+      return;
+    }
+    const int bin = node->bin_of(value);
+    if (const auto child = node->children.find(bin); child != node->children.end()) {
+      node = child->second.get();
+      continue;
+    }
+    if (const auto kept = node->collected.find(bin); kept != node->collected.end()) {
+      if (!kept->second.complete) kept->second.values.push_back(value);
+    }
+    return;
+  }
+}
+
+}  // namespace
+
+void StreamingReducer::add_chunk(const double* values, const std::uint8_t* codes,
+                                 std::uint64_t count, std::uint64_t stride, int threads) {
+  const int thread_count = threads > 0 ? threads : omp_get_max_threads();
+  const int value_cells = layout_.value_count();
+  // A value outside [0, upper] would make the fixed-point sums wrong: never let one through.
+  int out_of_range_cell = -1;
+  // One thread per cell: each cell sees its values in path order, whatever the thread count.
+#pragma omp parallel for num_threads(thread_count) schedule(dynamic, 1)
+  for (int c = 0; c < value_cells; ++c) {
+    CellAccumulator& cell = cells_[c];
+    const double* column = values + static_cast<std::uint64_t>(c) * stride;
+    for (std::uint64_t p = 0; p < count; ++p) {
+      const double value = column[p];
+      if (!(value >= 0.0 && value <= cell.upper)) {
+#pragma omp atomic write
+        out_of_range_cell = c;
+        break;
+      }
+      if (pass_ == 1) {
+        cell.sum.add(value, cell.scale);
+        const auto quantum =
+            static_cast<Int128>(static_cast<long long>(value * cell.spread_scale + 0.5));
+        cell.spread_sum += quantum;
+        cell.spread_squares += quantum * quantum;
+        cell.positive += value > 0.0 ? 1 : 0;
+      }
+      route(cell.root.get(), value);
+    }
+  }
+  CAPRISK_EXPECTS(out_of_range_cell < 0,
+                  "value cell " + std::to_string(out_of_range_cell) +
+                      " received a value outside [0, its upper bound from the config]");
+  if (pass_ != 1) return;
+  for (int site = 0; site < layout_.site_count; ++site) {
+    for (int report = 0; report < layout_.report_count; ++report) {
+      const std::uint8_t* column =
+          codes + static_cast<std::uint64_t>(layout_.binding(site, report)) * stride;
+      auto& counts = binding_counts_[layout_.binding(site, report)];
+      static_assert(binding_code_count == 4, "codes are masked to two bits");
+      for (std::uint64_t p = 0; p < count; ++p) ++counts[column[p] & 3];
+    }
+    const std::uint8_t* censored =
+        codes + static_cast<std::uint64_t>(layout_.censored(site)) * stride;
+    for (std::uint64_t p = 0; p < count; ++p) censored_counts_[site] += censored[p];
+  }
+}
+
+std::vector<std::uint64_t> StreamingReducer::needed_ranks() const {
+  return caprisk::needed_ranks(paths_, spec_.percentiles);
+}
+
+bool StreamingReducer::value_at(const HistogramNode& node, std::uint64_t rank,
+                                double& value) const {
+  int bin = 0;
+  std::uint64_t within = 0;
+  locate(node, rank, bin, within);
+  if (node.minimum[bin] == node.maximum[bin]) {  // one value only: no need to see them
+    value = node.minimum[bin];
+    return true;
+  }
+  if (const auto child = node.children.find(bin); child != node.children.end())
+    return child->second->complete && value_at(*child->second, within, value);
+  if (const auto kept = node.collected.find(bin); kept != node.collected.end()) {
+    if (!kept->second.complete) return false;
+    CAPRISK_EXPECTS(within < kept->second.values.size(), "a kept bin holds fewer values than it counted");
+    value = kept->second.values[within];
+    return true;
+  }
+  return false;
+}
+
+void StreamingReducer::plan_rank(HistogramNode& node, std::uint64_t rank, std::uint64_t& spare) {
+  int bin = 0;
+  std::uint64_t within = 0;
+  locate(node, rank, bin, within);
+  if (node.minimum[bin] == node.maximum[bin] || node.collected.count(bin) > 0) return;
+  if (const auto child = node.children.find(bin); child != node.children.end()) {
+    // A child planned for an earlier rank in this same step is still empty: it gets filled
+    // in the next pass and planned after that, not now.
+    if (child->second->complete) plan_rank(*child->second, within, spare);
+  } else if (node.counts[bin] <= limits_.collect_cap) {  // collect its values next pass
+    node.collected[bin].values.reserve(node.counts[bin]);
+  } else if (node.counts[bin] <= 4 * limits_.collect_cap && node.counts[bin] <= spare) {
+    spare -= node.counts[bin];  // a little over the cap: keep it too rather than refine
+    node.collected[bin].values.reserve(node.counts[bin]);
+  } else {  // a finer histogram over the bin's own range; fixed size, so memory stays bounded
+    node.children[bin] = std::make_unique<HistogramNode>(node.minimum[bin], node.maximum[bin],
+                                                         limits_.refine_bins, node.scale);
+  }
+}
+
+namespace {
+
+/// Marks what the pass filled as complete; collected values get sorted.
+void complete_pass(HistogramNode& node) {
+  node.complete = true;
+  for (auto& [bin, kept] : node.collected) {
+    if (kept.complete) continue;
+    std::sort(kept.values.begin(), kept.values.end());
+    kept.complete = true;
+  }
+  for (auto& [bin, child] : node.children) complete_pass(*child);
+}
+
+}  // namespace
+
+bool StreamingReducer::finish_pass() {
+  for (auto& cell : cells_) complete_pass(*cell.root);
+  const std::vector<std::uint64_t> ranks = needed_ranks();
+  bool resolved = true;
+  std::uint64_t spare = limits_.spare_values;
+  for (auto& cell : cells_) {
+    for (std::uint64_t rank : ranks) {
+      double value = 0;
+      if (!value_at(*cell.root, rank, value)) {
+        plan_rank(*cell.root, rank, spare);
+        resolved = false;
+      }
+    }
+  }
+  if (!resolved) ++pass_;
+  return resolved;
+}
+
+long double StreamingReducer::sum_from(const HistogramNode& node, std::uint64_t rank) const {
+  int bin = 0;
+  std::uint64_t within = 0;
+  locate(node, rank, bin, within);
+  Int128 above = 0;
+  for (int b = bin + 1; b < node.bins; ++b) above += node.sums[b];
+  long double total = static_cast<long double>(above) / node.scale;
+  if (node.minimum[bin] == node.maximum[bin]) {
+    total += static_cast<long double>(node.counts[bin] - within) * node.minimum[bin];
+  } else if (const auto child = node.children.find(bin); child != node.children.end()) {
+    total += sum_from(*child->second, within);
+  } else {
+    const auto& values = node.collected.at(bin).values;
+    for (std::uint64_t i = within; i < values.size(); ++i) total += values[i];
+  }
+  return total;
+}
+
+RunResults StreamingReducer::results() const {
+  RunResults results;
+  results.layout = layout_;
+  results.paths = paths_;
+  const std::uint64_t n = paths_;
+  const std::vector<std::uint64_t> ranks = needed_ranks();
+  for (const auto& cell : cells_) {
+    std::map<std::uint64_t, double> order_statistics;
+    for (std::uint64_t rank : ranks) {
+      double value = 0;
+      CAPRISK_EXPECTS(value_at(*cell.root, rank, value),
+                      "order statistic " + std::to_string(rank) + " unresolved after the last pass");
+      order_statistics[rank] = value;
+    }
+    ColumnSums sums;
+    const long double sum = cell.sum.value(cell.scale);
+    sums.sum = static_cast<double>(sum);
+    // n * (sum of squared deviations) = n * S2 - S1^2, exactly in integers: with
+    // S1 = q n + r, it is n (S2 - q^2 n - 2 q r) - r^2, and every term stays below 2^122.
+    // A constant cell therefore has exactly sd 0.
+    const auto count = static_cast<Int128>(n);
+    const Int128 q = cell.spread_sum / count;
+    const Int128 r = cell.spread_sum % count;
+    const Int128 m = cell.spread_squares - q * q * count - 2 * q * r;
+    const long double deviations =
+        (static_cast<long double>(m) -
+         static_cast<long double>(r * r) / static_cast<long double>(n)) /
+        (static_cast<long double>(cell.spread_scale) * cell.spread_scale);
+    sums.squared_deviations = static_cast<double>(std::max(0.0L, deviations));
+    sums.positive = cell.positive;
+    const std::uint64_t tail = cvar_tail_count(n);
+    const double tail_start = order_statistics.at(n - tail);
+    sums.tail_excess = static_cast<double>(std::max(
+        0.0L, sum_from(*cell.root, n - tail) - static_cast<long double>(tail) * tail_start));
+    results.cells.push_back(finish_statistics(
+        n, sums, spec_.percentiles, [&](std::uint64_t i) { return order_statistics.at(i); }));
+  }
+  results.binding_counts = binding_counts_;
+  results.censored_counts = censored_counts_;
+  return results;
+}
+
+void StreamingReducer::extend_paths(std::uint64_t paths) {
+  for (auto& cell : cells_) {
+    cell.root->children.clear();
+    cell.root->collected.clear();
+    cell.root->complete = false;
+  }
+  pass_ = 1;
+  paths_ = paths;
+}
+
+void StreamingReducer::merge_first_pass(const StreamingReducer& other) {
+  CAPRISK_EXPECTS(pass_ == 1 && other.pass_ == 1 && other.cells_.size() == cells_.size() &&
+                      other.paths_ == paths_,
+                  "merging reducers that are not in the same first pass");
+  for (std::size_t c = 0; c < cells_.size(); ++c) {
+    CellAccumulator& cell = cells_[c];
+    const CellAccumulator& from = other.cells_[c];
+    cell.sum.total += from.sum.total;
+    cell.spread_sum += from.spread_sum;
+    cell.spread_squares += from.spread_squares;
+    cell.positive += from.positive;
+    HistogramNode& node = *cell.root;
+    const HistogramNode& source = *from.root;
+    if (node.bins != source.bins || node.edges != source.edges)
+      throw UserError(
+          "partial results were made with different histogram bins (the pilot that places "
+          "them ran on builds or machines that compute the model differently)");
+    for (int b = 0; b < node.bins; ++b) {
+      node.counts[b] += source.counts[b];
+      node.minimum[b] = std::min(node.minimum[b], source.minimum[b]);
+      node.maximum[b] = std::max(node.maximum[b], source.maximum[b]);
+      node.sums[b] += source.sums[b];
+    }
+  }
+  for (std::size_t i = 0; i < binding_counts_.size(); ++i)
+    for (int code = 0; code < binding_code_count; ++code) binding_counts_[i][code] += other.binding_counts_[i][code];
+  for (std::size_t i = 0; i < censored_counts_.size(); ++i)
+    censored_counts_[i] += other.censored_counts_[i];
+}
+
+namespace {
+
+/// Adds the parts of `source` filled in the current pass to `node` (same plan on both sides).
+void merge_filled(HistogramNode& node, const HistogramNode& source) {
+  CAPRISK_EXPECTS(
+      node.bins == source.bins && node.edges == source.edges && node.complete == source.complete,
+      "merging reducers with different plans");
+  if (!node.complete) {
+    for (int b = 0; b < node.bins; ++b) {
+      node.counts[b] += source.counts[b];
+      node.minimum[b] = std::min(node.minimum[b], source.minimum[b]);
+      node.maximum[b] = std::max(node.maximum[b], source.maximum[b]);
+      node.sums[b] += source.sums[b];
+    }
+    return;
+  }
+  for (auto& [bin, kept] : node.collected) {
+    if (kept.complete) continue;
+    const auto& more = source.collected.at(bin).values;
+    kept.values.insert(kept.values.end(), more.begin(), more.end());  // sorted when complete
+  }
+  for (auto& [bin, child] : node.children) merge_filled(*child, *source.children.at(bin));
+}
+
+}  // namespace
+
+void StreamingReducer::merge_pass(const StreamingReducer& other) {
+  if (pass_ == 1) {
+    merge_first_pass(other);
+    return;
+  }
+  CAPRISK_EXPECTS(other.pass_ == pass_ && other.cells_.size() == cells_.size(),
+                  "merging reducers in different passes");
+  for (std::size_t c = 0; c < cells_.size(); ++c)
+    merge_filled(*cells_[c].root, *other.cells_[c].root);
+}
+
+std::uint64_t StreamingReducer::kept_values() const {
+  std::uint64_t kept = 0;
+  auto count = [&kept](const HistogramNode& node, auto&& self) -> void {
+    for (const auto& [bin, values] : node.collected) kept += values.values.size();
+    for (const auto& [bin, child] : node.children) self(*child, self);
+  };
+  for (const auto& cell : cells_) count(*cell.root, count);
+  return kept;
+}
+}  // namespace caprisk

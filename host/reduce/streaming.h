@@ -1,0 +1,133 @@
+// Exact percentiles in memory independent of the path count (docs/ARCHITECTURE.md,
+// "Reduction"): a first pass fills a fixed-range histogram per cell, later passes regenerate
+// the paths and keep only the values in the bins that hold the wanted ranks, refining a bin
+// whose values would not fit. Every accumulator is exact and order-independent (integer counts,
+// fixed-point sums, min/max, values sorted before use), so the tables do not depend on the
+// number of threads or the chunk size.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "host/io/binary_io.h"
+#include "host/reduce/histogram.h"
+#include "host/reduce/reduction_spec.h"
+#include "host/reduce/results.h"
+#include "kernels/scenario_view.h"
+
+namespace caprisk {
+
+/// The exact accumulators of one value cell.
+struct CellAccumulator {
+  double upper = 0;         ///< largest possible value, from the config
+  double scale = 0;         ///< fixed-point scale of the sum
+  double spread_scale = 0;  ///< 2^40 / upper: the quantum of the exact variance sums
+  FixedPointSum sum;
+  Int128 spread_sum = 0;      ///< sum of a = round(x * spread_scale)
+  Int128 spread_squares = 0;  ///< sum of a^2 (a <= 2^40, so 2^40 paths stay below 2^120)
+  std::uint64_t positive = 0;
+  std::unique_ptr<HistogramNode> root;
+};
+
+/// Sizes of the streaming reducer: memory is about cells x (root_bins + needed bins x
+/// refine_bins) x 32 bytes plus at most cells x needed ranks x collect_cap values, plus
+/// spare_values. Roots placed by a pilot (place_root_bins) use at most root_bins / 2 bins of
+/// ~52 bytes.
+struct StreamingLimits {
+  int root_bins = 16384;
+  int refine_bins = 128;             ///< bins of a refined bin's histogram
+  std::uint64_t collect_cap = 2048;  ///< values kept per bin; more: refine the bin...
+  /// ...unless it holds at most 4 x collect_cap values and this many (4 MB) spare values,
+  /// shared by the whole pass, still cover it: then keeping it saves a pass. Bins are taken
+  /// in a fixed order (cells, then ranks), so the plan never depends on threads or chunks.
+  std::uint64_t spare_values = 524288;
+};
+
+/// Limits for a layout: root histograms within a fixed memory budget (512 MB at most, however
+/// many cells), so a scenario reporting every month of a long horizon costs passes, not memory.
+StreamingLimits limits_for(PathLayout layout);
+
+/// Streams chunks of per-path outputs through as many passes as the exact order statistics need.
+class StreamingReducer {
+ public:
+  StreamingReducer(ReductionSpec spec, std::uint64_t paths, StreamingLimits limits = {});
+  StreamingReducer(const StreamingReducer&) = delete;
+  StreamingReducer& operator=(const StreamingReducer&) = delete;
+
+  /// Replaces the equal root bins, before the first pass, with bins placed by a pilot sample
+  /// of the run's own paths (`count` paths, cell-major with `stride`): fine where the pilot
+  /// puts the wanted ranks, coarse elsewhere, a bin of its own for every value the pilot saw
+  /// twice. The tables stay exact whatever the pilot; it decides only how many refining passes
+  /// they take (one, unless the pilot was badly wrong or the run is very large).
+  void place_root_bins(const double* values, std::uint64_t count, std::uint64_t stride);
+
+  /// 1 for the first pass (everything is counted), 2, 3, ... for the refining passes.
+  int pass() const { return pass_; }
+  /// Adds a chunk of paths, cell-major with `stride` (in path order across calls).
+  void add_chunk(const double* values, const std::uint8_t* codes, std::uint64_t count,
+                 std::uint64_t stride, int threads);
+  /// Ends the current pass; returns true when every order statistic is known (finished).
+  bool finish_pass();
+  /// The tables; only after finish_pass() returned true.
+  RunResults results() const;
+
+  /// Path count of the run; the first pass may be extended (more paths) before it finishes.
+  std::uint64_t paths() const { return paths_; }
+  /// Back to the end of the first pass (its accumulators are kept) with more paths to add.
+  void extend_paths(std::uint64_t paths);
+
+  /// Adds another reducer's first pass (over other paths of the same run) to this one's; both
+  /// must be in their first pass. Exact: counts and fixed-point sums add, min/max combine.
+  void merge_first_pass(const StreamingReducer& other);
+
+  /// Adds what another reducer filled in the current pass (over other paths, from the same
+  /// plan: both were loaded from the same state at the start of the pass) to this one.
+  void merge_pass(const StreamingReducer& other);
+
+  /// Values kept in memory right now, for the memory bound's tests and benchmark.
+  std::uint64_t kept_values() const;
+
+  /// Appends the whole state (checkpoints, shards, MPI messages).
+  void save(binary::Writer& out) const;
+  /// The state as bytes, for MPI messages and tests.
+  std::string serialized() const;
+  /// Reads a state written by save(), checking every size and count against the scenario and
+  /// the format's limits before using it: UserError naming `in.what()` when anything is off.
+  static std::unique_ptr<StreamingReducer> load(binary::Reader& in, const ReductionSpec& spec);
+  /// load() of a whole byte string (nothing may follow the state).
+  static std::unique_ptr<StreamingReducer> deserialized(std::string_view bytes,
+                                                        const ReductionSpec& spec,
+                                                        const std::string& what);
+  /// The largest state any run of a scenario with this layout can save (a file larger than
+  /// this is refused unread).
+  static std::uint64_t max_state_bytes(PathLayout layout);
+
+  const StreamingLimits& limits() const { return limits_; }
+  /// A cell's root histogram (tests and diagnostics).
+  const HistogramNode& root(int cell) const { return *cells_[static_cast<std::size_t>(cell)].root; }
+  PathLayout layout() const { return layout_; }
+
+ private:
+  /// The 0-based ranks a cell needs (percentiles, their intervals, CVaR's tail start).
+  std::vector<std::uint64_t> needed_ranks() const;
+  /// The value of rank r in a node; false when its bin still needs a pass.
+  bool value_at(const HistogramNode& node, std::uint64_t rank, double& value) const;
+  /// Prepares the next pass for an unresolved rank: collect its bin's values, or refine it.
+  void plan_rank(HistogramNode& node, std::uint64_t rank, std::uint64_t& spare);
+  /// Sum of the values with rank >= r in a node (r is resolved).
+  long double sum_from(const HistogramNode& node, std::uint64_t rank) const;
+
+  ReductionSpec spec_;
+  StreamingLimits limits_;
+  PathLayout layout_;
+  std::uint64_t paths_;
+  int pass_ = 1;
+  std::vector<CellAccumulator> cells_;
+  std::vector<std::array<std::uint64_t, binding_code_count>> binding_counts_;
+  std::vector<std::uint64_t> censored_counts_;
+};
+
+}  // namespace caprisk

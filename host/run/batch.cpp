@@ -1,0 +1,309 @@
+#include "host/run/batch.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "host/run/backend_cpu.h"
+#include "host/io/binary_io.h"
+#include "host/errors.h"
+#include "host/io/output_files.h"
+#include "host/reduce/streaming.h"
+#include "host/version.h"
+
+namespace caprisk {
+namespace {
+
+volatile std::sig_atomic_t stop_signal = 0;
+
+extern "C" void on_stop_signal(int signal) {
+  stop_signal = signal;
+}
+
+/// Installs the SIGINT/SIGTERM handlers for the duration of a batch.
+class StopSignals {
+ public:
+  StopSignals() {
+    stop_signal = 0;
+    struct sigaction action {};
+    action.sa_handler = on_stop_signal;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, &previous_int_);
+    sigaction(SIGTERM, &action, &previous_term_);
+  }
+  ~StopSignals() {
+    sigaction(SIGINT, &previous_int_, nullptr);
+    sigaction(SIGTERM, &previous_term_, nullptr);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+ private:
+  struct sigaction previous_int_ {};
+  struct sigaction previous_term_ {};
+};
+
+std::string version_text() {
+  return std::string(CAPRISK_VERSION) + " " + CAPRISK_GIT_COMMIT;
+}
+
+/// Where a batch stands: the reducer, the pass's next path, whether it finished.
+struct BatchState {
+  std::unique_ptr<StreamingReducer> reducer;
+  std::uint64_t next_path = 0;
+  bool finished = false;
+};
+
+void save_checkpoint(const BatchOptions& options, const Scenario& scenario,
+                     const BatchState& state) {
+  binary::Writer out;
+  out.put_string(version_text());
+  out.put_string(options.config_sha256);
+  out.put(scenario.seed);
+  out.put(state.next_path);
+  out.put_flag(state.finished);
+  state.reducer->save(out);
+  write_file_atomically(options.checkpoint_path,
+                        binary::seal(binary::FileKind::checkpoint, out.bytes()),
+                        options.crash_after_bytes);
+}
+
+/// Loads a checkpoint and checks that it belongs to this run; grows it to `paths` if asked.
+BatchState load_checkpoint(const BatchOptions& options, const Scenario& scenario,
+                           const ReductionSpec& spec) {
+  const PathLayout layout = spec.layout;
+  const std::string& path = options.checkpoint_path;
+  const std::string what = "checkpoint " + path;
+  const std::string payload =
+      binary::read_sealed_file(binary::FileKind::checkpoint, path,
+                               StreamingReducer::max_state_bytes(layout) + (1 << 16));
+  binary::Reader in(payload, what);
+  // Whether the checkpoint is this run's is checked before its state is parsed against this
+  // run's scenario, so that another config's checkpoint is named as such.
+  const auto belongs_to_this_run = [&](const CheckpointContents& saved) {
+    if (saved.version != version_text())
+      throw UserError(what + ": written by caprisk " + saved.version + ", this is caprisk " +
+                      version_text() + "; start afresh without --resume");
+    if (saved.config_sha256 != options.config_sha256)
+      throw UserError(what + ": written for another config (SHA-256 " +
+                      saved.config_sha256.substr(0, 12) + "..., this config has " +
+                      options.config_sha256.substr(0, 12) + "...)");
+    if (saved.seed != scenario.seed)
+      throw UserError(what + ": written for seed " + std::to_string(saved.seed) +
+                      ", this run has seed " + std::to_string(scenario.seed));
+  };
+  CheckpointContents saved = parse_checkpoint(in, spec, belongs_to_this_run);
+  BatchState state{std::move(saved.reducer), saved.next_path, saved.finished};
+  const std::uint64_t saved_paths = state.reducer->paths();
+  if (scenario.paths < saved_paths)
+    throw UserError(what + ": holds " + std::to_string(saved_paths) +
+                    " paths; --paths can only grow on resume (got " +
+                    std::to_string(scenario.paths) + ")");
+  if (scenario.paths > saved_paths) {
+    // Only the first pass's accumulators carry over: add the new paths to it, then redo the
+    // refining passes, which is what a fresh run with the larger count computes.
+    const bool in_first_pass = !state.finished && state.reducer->pass() == 1;
+    state.reducer->extend_paths(scenario.paths);
+    if (!in_first_pass) state.next_path = saved_paths;
+    state.finished = false;
+  }
+  return state;
+}
+
+}  // namespace
+
+CheckpointContents parse_checkpoint(
+    binary::Reader& in, const ReductionSpec& spec,
+    const std::function<void(const CheckpointContents&)>& check_identity) {
+  CheckpointContents saved;
+  saved.version = in.get_string("the caprisk version");
+  saved.config_sha256 = in.get_string("the config's SHA-256");
+  saved.seed = in.get<std::uint64_t>("the seed");
+  if (check_identity) check_identity(saved);
+  saved.next_path = in.get<std::uint64_t>("the next path");
+  saved.finished = in.get_flag("the finished flag");
+  saved.reducer = StreamingReducer::load(in, spec);
+  if (!in.at_end()) in.corrupt("unexpected bytes after the reducer's state");
+  if (saved.next_path > saved.reducer->paths())
+    in.corrupt("its next path " + std::to_string(saved.next_path) + " is beyond its " +
+               std::to_string(saved.reducer->paths()) + " paths");
+  return saved;
+}
+
+RunResults run_batch(const Scenario& scenario, const FlatScenario& flat,
+                     const BatchOptions& options, const ChunkSimulator& simulate,
+                     BatchReport& report) {
+  const PathLayout layout = flat.layout();
+  const bool checkpoints = !options.checkpoint_path.empty();
+  BatchState state;
+  PathOutputs pilot;  // every path's outputs, when the pilot simulated the whole run
+  if (options.resume && checkpoints && std::filesystem::exists(options.checkpoint_path)) {
+    state = load_checkpoint(options, scenario, flat.reduction_spec());
+    if (!options.quiet)
+      std::cerr << "caprisk: resuming from " << options.checkpoint_path << " (pass "
+                << state.reducer->pass() << ", path " << state.next_path << " of " << scenario.paths
+                << (state.finished ? ", finished" : "") << ")\n";
+  } else {
+    if (options.resume && !options.quiet)
+      std::cerr << "caprisk: no checkpoint at " << options.checkpoint_path
+                << " yet: starting from the beginning\n";
+    state.reducer = fresh_reducer(scenario, flat, options.threads, &pilot);
+    report.pilot_paths = pilot.count;
+    // Only a whole run's outputs are worth keeping, and only when the chunks would be the same.
+    if (!options.reuse_pilot || pilot.count < scenario.paths) pilot = PathOutputs{};
+    report.pilot_was_whole_run = pilot.count > 0;
+  }
+
+  const StopSignals signals;
+  const std::uint64_t chunk = std::max<std::uint64_t>(1, options.chunk_paths);
+  std::vector<double> values(static_cast<std::size_t>(layout.value_count()) * chunk);
+  std::vector<std::uint8_t> codes(static_cast<std::size_t>(layout.code_count()) * chunk);
+  const bool show_progress = !options.quiet && ::isatty(STDERR_FILENO);
+  const auto started = std::chrono::steady_clock::now();
+  int chunks_since_checkpoint = 0;
+  while (!state.finished) {
+    StreamingReducer& reducer = *state.reducer;
+    const auto pass_started = std::chrono::steady_clock::now();
+    const std::uint64_t pass_first_path = state.next_path;
+    while (state.next_path < scenario.paths) {
+      if (stop_signal != 0) {
+        const int signal = stop_signal;
+        std::string message = std::string("interrupted by ") +
+                              (signal == SIGINT ? "SIGINT" : "SIGTERM") + " in pass " +
+                              std::to_string(reducer.pass()) + " at path " +
+                              std::to_string(state.next_path);
+        if (checkpoints) {
+          save_checkpoint(options, scenario, state);
+          message += "; checkpoint saved, resume with: " + options.resume_hint;
+        } else {
+          message += "; nothing saved (run with --checkpoint FILE to be able to resume)";
+        }
+        throw Interrupted(message, 128 + signal);
+      }
+      const std::uint64_t count = std::min(chunk, scenario.paths - state.next_path);
+      if (state.next_path + count <= pilot.count) {  // the same numbers, already computed
+        for (int c = 0; c < layout.value_count(); ++c)
+          std::copy_n(pilot.values.data() + c * pilot.count + state.next_path, count,
+                      values.data() + c * count);
+        for (int c = 0; c < layout.code_count(); ++c)
+          std::copy_n(pilot.codes.data() + c * pilot.count + state.next_path, count,
+                      codes.data() + c * count);
+      } else {
+        simulate(state.next_path, count, PathOutput{values.data(), codes.data(), count});
+      }
+      reducer.add_chunk(values.data(), codes.data(), count, count, options.threads);
+      state.next_path += count;
+      if (checkpoints && ++chunks_since_checkpoint >= options.checkpoint_every) {
+        save_checkpoint(options, scenario, state);
+        chunks_since_checkpoint = 0;
+      }
+      if (show_progress) {
+        // The number of refining passes is known only when a pass ends, so the ETA is the
+        // current pass's.
+        const auto now = std::chrono::steady_clock::now();
+        const double elapsed = std::chrono::duration<double>(now - started).count();
+        const double in_pass = std::chrono::duration<double>(now - pass_started).count();
+        const double rate =
+            in_pass > 0 ? static_cast<double>(state.next_path - pass_first_path) / in_pass : 0;
+        const double eta =
+            rate > 0 ? static_cast<double>(scenario.paths - state.next_path) / rate : 0;
+        std::fprintf(stderr,
+                     "\r  pass %d: %llu / %llu paths, %.0f paths/s, pass ETA %.0f s "
+                     "(%.0f s so far)   ",
+                     reducer.pass(), static_cast<unsigned long long>(state.next_path),
+                     static_cast<unsigned long long>(scenario.paths), rate, eta, elapsed);
+      }
+    }
+    state.finished = reducer.finish_pass();
+    report.peak_kept_values = std::max(report.peak_kept_values, reducer.kept_values());
+    if (!state.finished) state.next_path = 0;
+    if (checkpoints) {
+      save_checkpoint(options, scenario, state);
+      chunks_since_checkpoint = 0;
+    }
+  }
+  if (show_progress) std::fprintf(stderr, "\n");
+  report.passes = state.reducer->pass();
+  return state.reducer->results();
+}
+
+namespace {
+
+/// Paths the pilot simulates: the whole run when its outputs fit in 64 MB (a run that small
+/// then costs one simulation), else pilot_paths, and never more than 256 MB of outputs.
+std::uint64_t pilot_path_count(std::uint64_t paths, PathLayout layout) {
+  const std::uint64_t bytes_per_path =
+      static_cast<std::uint64_t>(layout.value_count()) * sizeof(double) +
+      static_cast<std::uint64_t>(layout.code_count());
+  if (paths <= (std::uint64_t{64} << 20) / bytes_per_path) return paths;
+  // At most 256 MB of pilot outputs, like a chunk: a layout of many cells gets fewer pilot
+  // paths (coarser bins, perhaps a pass more), never a memory spike.
+  const std::uint64_t affordable =
+      std::max<std::uint64_t>(64, (std::uint64_t{256} << 20) / bytes_per_path);
+  return std::min({paths, pilot_paths, affordable});
+}
+
+}  // namespace
+
+std::unique_ptr<StreamingReducer> fresh_reducer(const Scenario& scenario, const FlatScenario& flat,
+                                                int threads, PathOutputs* pilot) {
+  const PathLayout layout = flat.layout();
+  auto reducer =
+      std::make_unique<StreamingReducer>(flat.reduction_spec(), scenario.paths, limits_for(layout));
+  PathOutputs outputs;
+  outputs.count = pilot_path_count(scenario.paths, layout);
+  outputs.values.resize(static_cast<std::size_t>(layout.value_count()) * outputs.count);
+  outputs.codes.resize(static_cast<std::size_t>(layout.code_count()) * outputs.count);
+  simulate_cpu(flat, scenario.seed, 0, outputs.count,
+               PathOutput{outputs.values.data(), outputs.codes.data(), outputs.count}, threads,
+               nullptr);
+  reducer->place_root_bins(outputs.values.data(), outputs.count, outputs.count);
+  if (pilot != nullptr) *pilot = std::move(outputs);
+  return reducer;
+}
+
+/// One pass over paths [begin, end) in chunks, without checkpoints.
+void pass_over_range(StreamingReducer& reducer, std::uint64_t begin, std::uint64_t end,
+                     std::uint64_t chunk_paths, int threads, const ChunkSimulator& simulate) {
+  const PathLayout layout = reducer.layout();
+  const std::uint64_t chunk = std::max<std::uint64_t>(1, chunk_paths);
+  std::vector<double> values(static_cast<std::size_t>(layout.value_count()) * chunk);
+  std::vector<std::uint8_t> codes(static_cast<std::size_t>(layout.code_count()) * chunk);
+  for (std::uint64_t first = begin; first < end; first += chunk) {
+    const std::uint64_t count = std::min(chunk, end - first);
+    simulate(first, count, PathOutput{values.data(), codes.data(), count});
+    reducer.add_chunk(values.data(), codes.data(), count, count, threads);
+  }
+}
+
+std::unique_ptr<StreamingReducer> first_pass_slice(const Scenario& scenario,
+                                                   const FlatScenario& flat, std::uint64_t begin,
+                                                   std::uint64_t end, std::uint64_t chunk_paths,
+                                                   int threads, const ChunkSimulator& simulate) {
+  auto reducer = fresh_reducer(scenario, flat, threads);
+  pass_over_range(*reducer, begin, end, chunk_paths, threads, simulate);
+  return reducer;
+}
+
+RunResults finish_after_first_pass(const Scenario& scenario, const FlatScenario&,
+                                   StreamingReducer& reducer, std::uint64_t chunk_paths,
+                                   int threads, const ChunkSimulator& simulate,
+                                   BatchReport& report) {
+  while (!reducer.finish_pass()) {
+    pass_over_range(reducer, 0, scenario.paths, chunk_paths, threads, simulate);
+    report.peak_kept_values = std::max(report.peak_kept_values, reducer.kept_values());
+  }
+  report.passes = reducer.pass();
+  return reducer.results();
+}
+
+}  // namespace caprisk

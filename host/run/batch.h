@@ -1,0 +1,104 @@
+// The CPU batch: paths in chunks through the streaming reducer's passes, with checkpoints
+// that a crashed or interrupted run resumes from (same final bytes as an uninterrupted run).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "host/config/flatten.h"
+#include "host/reduce/results.h"
+#include "host/config/scenario.h"
+#include "host/reduce/streaming.h"
+
+namespace caprisk {
+
+struct BatchOptions {
+  int threads = 0;
+  std::uint64_t chunk_paths = 16384;  ///< paths per chunk; the results do not depend on it
+  std::string checkpoint_path;        ///< empty: no checkpoints
+  int checkpoint_every = 32;          ///< chunks between checkpoints
+  bool resume = false;
+  bool quiet = false;
+  std::string config_sha256;
+  std::string resume_hint;           ///< the command line to print when interrupted
+  long long crash_after_bytes = -1;  ///< test hook, see write_file_atomically
+  /// The chunks come from the CPU model, as the pilot's do: when the pilot simulated the whole
+  /// run, the passes read its outputs instead of simulating again.
+  bool reuse_pilot = false;
+};
+
+/// What the batch did, for summary.json.
+struct BatchReport {
+  int passes = 0;                      ///< passes over the paths (1 + refining passes)
+  std::uint64_t peak_kept_values = 0;  ///< most values held for exact order statistics
+  std::uint64_t pilot_paths = 0;       ///< paths of the pilot that placed the bins (0: resumed)
+  bool pilot_was_whole_run = false;    ///< the passes read the pilot's outputs: one simulation
+};
+
+/// What a checkpoint holds (docs/ARCHITECTURE.md, "Checkpoints").
+struct CheckpointContents {
+  std::string version;  ///< caprisk version and commit that wrote it
+  std::string config_sha256;
+  std::uint64_t seed = 0;
+  std::uint64_t next_path = 0;  ///< of the current pass
+  bool finished = false;
+  std::unique_ptr<StreamingReducer> reducer;
+};
+
+/// Parses a checkpoint's payload (after binary::unseal), checking its structure against the
+/// reduction spec. `check_identity`, when given, sees the version, config hash and seed before the
+/// state is parsed and throws when the checkpoint is not the run's.
+CheckpointContents parse_checkpoint(
+    binary::Reader& in, const ReductionSpec& spec,
+    const std::function<void(const CheckpointContents&)>& check_identity = {});
+
+/// Simulates paths [first, first + count) into `out` (stride count): a backend.
+using ChunkSimulator =
+    std::function<void(std::uint64_t first, std::uint64_t count, const PathOutput& out)>;
+
+/// Runs the scenario through the streaming reducer, chunk by chunk with `simulate` (the CPU
+/// backend, or the CUDA backend copying chunks back), and returns its tables; throws
+/// Interrupted on SIGINT/SIGTERM after saving a checkpoint (when there is a checkpoint path).
+RunResults run_batch(const Scenario& scenario, const FlatScenario& flat,
+                     const BatchOptions& options, const ChunkSimulator& simulate,
+                     BatchReport& report);
+
+/// Paths of the pilot that places the reducer's root bins: the run's first paths, simulated by
+/// the CPU model whatever the backend, so that every backend, rank and shard places the same
+/// bins. With 16384 pilot paths, 1M to 16M paths of the default scenario take two passes
+/// (docs/PERFORMANCE.md).
+constexpr std::uint64_t pilot_paths = 16384;
+
+/// Outputs of paths [0, count) of a run, cell-major with stride count.
+struct PathOutputs {
+  std::uint64_t count = 0;
+  std::vector<double> values;
+  std::vector<std::uint8_t> codes;
+};
+
+/// A reducer for a fresh run, its root bins placed by the pilot; the pilot's outputs are
+/// handed to `pilot` when it is given.
+std::unique_ptr<StreamingReducer> fresh_reducer(const Scenario& scenario, const FlatScenario& flat,
+                                                int threads, PathOutputs* pilot = nullptr);
+
+/// One pass of `reducer` over paths [begin, end), in chunks (no checkpoints).
+void pass_over_range(StreamingReducer& reducer, std::uint64_t begin, std::uint64_t end,
+                     std::uint64_t chunk_paths, int threads, const ChunkSimulator& simulate);
+
+/// The first pass over paths [begin, end) only (a shard of a run of scenario.paths paths).
+std::unique_ptr<StreamingReducer> first_pass_slice(const Scenario& scenario,
+                                                   const FlatScenario& flat, std::uint64_t begin,
+                                                   std::uint64_t end, std::uint64_t chunk_paths,
+                                                   int threads, const ChunkSimulator& simulate);
+
+/// Finishes a reducer whose first pass covers every path (merged shards) through the refining
+/// passes, and returns the tables.
+RunResults finish_after_first_pass(const Scenario& scenario, const FlatScenario& flat,
+                                   StreamingReducer& reducer, std::uint64_t chunk_paths,
+                                   int threads, const ChunkSimulator& simulate,
+                                   BatchReport& report);
+
+}  // namespace caprisk

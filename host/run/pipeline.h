@@ -1,0 +1,126 @@
+// The run pipeline: a run is set up once (the config read once and hashed from those bytes,
+// the scenario and its flat form, the backend, threads, chunk, the simulator, provenance), and
+// every mode (one process, MPI ranks, a shard, a merge; later stresses and sensitivities) is a
+// short function over it (docs/ARCHITECTURE.md, "The run pipeline").
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "host/config/flatten.h"
+#include "host/config/scenario.h"
+#include "host/io/output_files.h"
+#include "host/reduce/results.h"
+#include "host/run/batch.h"
+
+namespace caprisk {
+
+/// What the command line asks of a run (caprisk run, and merge's refining passes).
+struct RunOptions {
+  std::string config_path;
+  std::optional<std::uint64_t> paths;  ///< --paths: overrides scenario.paths
+  std::optional<std::uint64_t> seed;   ///< --seed: overrides scenario.seed
+  int threads = 0;                     ///< 0: all cores
+  std::string out_dir;                 ///< empty: out/<scenario name>
+  std::string backend = "auto";
+  int device = 0;                 ///< CUDA device index
+  std::uint64_t chunk_paths = 0;  ///< paths per chunk; 0 = default (CPU 16384, CUDA 1M)
+  std::string checkpoint_path;    ///< checkpoint file, empty for none
+  int checkpoint_every = 32;      ///< chunks between checkpoints
+  bool resume = false;
+  std::uint64_t shard_index = 0;  ///< --shard k/n: this run computes slice k of n
+  std::uint64_t shard_count = 0;  ///< 0: not sharded
+  bool allow_no_supply = false;
+  bool quiet = false;
+  std::string command_line;
+};
+
+/// A config file read once: its bytes and their SHA-256 (what checkpoints, shards and
+/// summaries name the config by).
+struct ConfigSource {
+  std::string path;
+  std::string text;
+  std::string sha256;
+};
+
+ConfigSource read_config(const std::string& path);
+
+/// How a mode ran, for summary.json; every mode writes every key (0, false or "" when a key
+/// does not apply), so that scripts reading summaries need no case per mode.
+struct RunDetails {
+  int passes = 0;  ///< passes over the paths (0: reduced in memory)
+  std::uint64_t chunk_paths = 0;
+  std::uint64_t peak_kept_values = 0;
+  std::uint64_t pilot_paths = 0;
+  bool passes_read_the_pilot = false;
+  int device = -1;  ///< CUDA device, -1 on the CPU
+  std::string device_name;
+  bool reduced_on_device = false;
+  double kernel_seconds = 0;
+  double reduce_seconds = 0;
+  double simulation_seconds = 0;
+  int mpi_ranks = 1;
+  std::vector<std::string> rank_devices;  ///< one entry per rank
+  std::uint64_t merged_shards = 0;
+
+  void take(const BatchReport& report);
+};
+
+/// A run, set up once.
+class RunSetup {
+ public:
+  /// Reads and checks the config (UserError before anything is written when it cannot run),
+  /// applies --paths and --seed, prints the scenario's warnings (unless `quiet`), and picks
+  /// the backend for `device`. `announce` prints the backend choice (rank 0 only).
+  RunSetup(const RunOptions& options, int device, bool announce);
+  /// For merge: the config the shards name, with their seed and path count.
+  RunSetup(const RunOptions& options, const std::string& expected_sha256, std::uint64_t seed,
+           std::uint64_t paths);
+
+  const RunOptions& options() const { return options_; }
+  const ConfigSource& config() const { return config_; }
+  const Scenario& scenario() const { return scenario_; }
+  const FlatScenario& flat() const { return *flat_; }
+  const std::string& backend() const { return backend_; }
+  int device() const { return device_; }
+  int threads() const { return threads_; }
+  std::uint64_t chunk_paths() const { return chunk_; }
+  /// The output folder of the run: --out, or out/<scenario name>.
+  std::string out_dir() const;
+
+  /// The chosen backend as a chunk simulator of a flattened scenario (this run's, or a
+  /// variant of it over the same paths); `device_name` receives the GPU's name.
+  ChunkSimulator simulator(const FlatScenario& flat, std::string& device_name) const;
+  /// The batch options of a streamed run of this setup.
+  BatchOptions batch_options() const;
+
+  /// Writes the result files and summary.json (one atomic step) and prints the headline.
+  void write_outputs(OutputDirectory& out, const RunResults& results, const RunDetails& details,
+                     double wall_seconds) const;
+
+ private:
+  void finish_setup(bool announce);
+
+  RunOptions options_;
+  ConfigSource config_;
+  Scenario scenario_;
+  std::unique_ptr<FlatScenario> flat_;
+  std::string backend_ = "cpu";
+  int device_ = 0;
+  int threads_ = 1;
+  std::uint64_t chunk_ = 1;
+};
+
+/// Paths per chunk: `requested`, or 16384 on the CPU and 1M on a GPU, never more than 256 MB
+/// of outputs and never more than the run's paths; UserError above 1 GiB of buffers.
+std::uint64_t chunk_size(const FlatScenario& flat, const std::string& backend,
+                         std::uint64_t requested, std::uint64_t paths);
+
+double seconds_since(std::chrono::steady_clock::time_point start);
+
+}  // namespace caprisk
