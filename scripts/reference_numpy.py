@@ -9,9 +9,9 @@ Usage:
     /usr/bin/python3 scripts/reference_numpy.py CONFIG [--paths N] [--seed S] --out DIR
                                                 [--chunk N]
 
-Writes DIR/percentiles.csv and DIR/attribution.csv with the engine's layout (docs/CONFIG.md,
-"Outputs"). The config is assumed to be valid (run `caprisk validate` for the checks); only
-the checks needed to compute anything are made here.
+Writes DIR/percentiles.csv, DIR/attribution.csv and DIR/targets.csv with the engine's layout
+(docs/CONFIG.md, "Outputs"; not summary.json). The config is assumed to be valid (run
+`caprisk validate` for the checks); only the checks needed to compute anything are made here.
 
 Everything is vectorised over paths: arrays have shape [n] (one value per path); loops run
 over months, sites (in priority order), deals and suppliers only.
@@ -275,10 +275,20 @@ class Scenario:
         self.seed = int(float(sc.get("seed", 1)))
         self.paths = int(float(sc.get("paths", 100000)))
         self.percentiles = [float(q) for q in sc.get("percentiles", DEFAULT_PERCENTILES)]
-        if "report_months" in sc:
-            self.report = [self.cal.index(m) for m in sc["report_months"]]
-        else:
+        # CONFIG.md: report_months is a list of months or `all` (the default: every month).
+        # A month after the horizon is left out (the engine warns); months before `start`
+        # are a config error, assumed absent here.
+        rm = sc.get("report_months", "all")
+        if isinstance(rm, str) and rm == "all":
             self.report = list(range(self.T))
+        else:
+            self.report = [t for t in (self.cal.index(m) for m in rm) if t < self.T]
+            dropped = len(rm) - len(self.report)
+            if dropped:
+                print(f"reference_numpy: {dropped} report month(s) after the horizon's last "
+                      f"month {self.cal.name(self.T - 1)} left out", file=sys.stderr)
+            if not self.report:
+                raise ValueError("no report month within the horizon")
         self.tol = float(sc.get("on_target_tolerance", 0.02))
         self.copula = Copula(cfg.get("correlation"))
 
@@ -639,6 +649,27 @@ def write_reports(sc, res, out_dir):
                 n = b.size
                 w.writerow([site["name"], sc.cal.name(t), n] +
                            [fmt(np.count_nonzero(b == c) / n) for c in (NONE, POWER, SUPPLY, FUNDING)])
+        # CONFIG.md: then one ALL row per report month, the shares over every site-path (the
+        # mean of the sites' shares); `paths` is the path count.
+        for k, t in enumerate(sc.report):
+            b = res["bind_rep"][:, k]          # [sites, paths]
+            n_paths = b.shape[1]
+            w.writerow(["ALL", sc.cal.name(t), n_paths] +
+                       [fmt(np.count_nonzero(b == c) / b.size)
+                        for c in (NONE, POWER, SUPPLY, FUNDING)])
+
+    # CONFIG.md "targets.csv": each site's target schedule at each report month, then ALL (sum).
+    with open(os.path.join(out_dir, "targets.csv"), "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["site", "month", "target_gw"])
+        total = np.zeros(len(sc.report))
+        for site in sc.sites:
+            tg = np.array([site["target"].at(float(t)) for t in sc.report])
+            total += tg
+            for t, v in zip(sc.report, tg):
+                w.writerow([site["name"], sc.cal.name(t), fmt(v)])
+        for t, v in zip(sc.report, total):
+            w.writerow(["ALL", sc.cal.name(t), fmt(v)])
 
 
 def main(argv=None):

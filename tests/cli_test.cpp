@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
+#include <array>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -43,9 +45,10 @@ TEST(CliRun, WritesTheThreeResultFiles) {
       run_caprisk("run " + minimal_config() + " --paths 3000 --quiet --out " + dir.path);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   // The results, each a link into .caprisk/current (the run's own folder), and nothing else.
-  EXPECT_EQ(files_in(dir.path), (std::vector<std::string>{".caprisk", "attribution.csv",
-                                                          "percentiles.csv", "summary.json"}));
-  for (const char* name : {"attribution.csv", "percentiles.csv", "summary.json"})
+  EXPECT_EQ(files_in(dir.path),
+            (std::vector<std::string>{".caprisk", "attribution.csv", "percentiles.csv",
+                                      "summary.json", "targets.csv"}));
+  for (const char* name : {"attribution.csv", "percentiles.csv", "summary.json", "targets.csv"})
     EXPECT_EQ(fs::read_symlink(dir.file(name)), fs::path(".caprisk/current") / name) << name;
   EXPECT_EQ(files_in(dir.file(".caprisk")), (std::vector<std::string>{"current", "lock", "runs"}));
   const std::string csv = read_text(dir.file("percentiles.csv"));
@@ -113,12 +116,31 @@ TEST(CliRun, ReportInvariantsHoldOnTheDefaultScenario) {
     EXPECT_EQ(row[column("censored_share")].empty(), row[2] != "months_late");
   }
   const auto attribution = split_csv(read_text(dir.file("attribution.csv")));
-  ASSERT_EQ(attribution.size(), 1u + 11u * 5u);  // 11 sites x 5 report months
+  ASSERT_EQ(attribution.size(), 1u + 12u * 5u);  // (11 sites + ALL) x 5 report months
+  std::map<std::string, std::array<double, 4>> site_sums;  // per month, over the 11 sites
   for (std::size_t i = 1; i < attribution.size(); ++i) {
     double sum = 0;
     for (std::size_t c = 3; c < 7; ++c) sum += std::stod(attribution[i][c]);
     EXPECT_NEAR(sum, 1.0, 1e-12) << attribution[i][0] << " " << attribution[i][1];
+    for (std::size_t c = 3; c < 7; ++c) {
+      if (attribution[i][0] != "ALL") {
+        site_sums[attribution[i][1]][c - 3] += std::stod(attribution[i][c]);
+      } else {  // ALL: the shares of site-paths, the mean of the sites' shares
+        EXPECT_NEAR(std::stod(attribution[i][c]), site_sums[attribution[i][1]][c - 3] / 11, 1e-12);
+      }
+    }
   }
+  EXPECT_EQ(attribution.back()[0], "ALL");
+  // targets.csv: every site and ALL at every report month; ALL is the sum.
+  const auto targets = split_csv(read_text(dir.file("targets.csv")));
+  ASSERT_EQ(targets.size(), 1u + 12u * 5u);
+  EXPECT_EQ(targets[0], (std::vector<std::string>{"site", "month", "target_gw"}));
+  std::map<std::string, double> program;
+  for (std::size_t i = 1; i < targets.size(); ++i) {
+    if (targets[i][0] != "ALL") program[targets[i][1]] += std::stod(targets[i][2]);
+    else EXPECT_NEAR(std::stod(targets[i][2]), program[targets[i][1]], 1e-12) << targets[i][1];
+  }
+  EXPECT_EQ(targets[1], (std::vector<std::string>{"Abilene TX", "2026-12", "0.75"}));
 }
 
 TEST(CliRun, SameSeedGivesByteIdenticalTablesForAnyThreadCount) {
@@ -143,8 +165,62 @@ TEST(CliRun, PrintsTheHeadlineTable) {
       run_caprisk("run " + minimal_config() + " --paths 2000 --out " + dir.path);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "P50 / P95"));
-  EXPECT_TRUE(contains(r.output, "Abilene TX"));
   EXPECT_TRUE(contains(r.output, "backend cpu"));
+  // Each site's target, P(short), the share that reaches the target and what binds most.
+  EXPECT_TRUE(contains(r.output, "target P(short)  reach  binds most")) << r.output;
+  std::istringstream lines(r.output);
+  std::string line, abilene;
+  while (std::getline(lines, line))
+    if (line.rfind("Abilene TX", 0) == 0) abilene = line;
+  std::istringstream fields(abilene.substr(10));
+  std::string target, p_short, reach, cause;
+  fields >> target >> p_short >> reach >> cause;
+  EXPECT_EQ(target, "1.20") << abilene;
+  EXPECT_EQ(p_short.back(), '%') << abilene;
+  EXPECT_EQ(reach.back(), '%') << abilene;
+  EXPECT_TRUE(cause == "power" || cause == "supply" || cause == "funding") << abilene;
+  const auto outlook = nlohmann::json::parse(read_text(dir.file("summary.json")))["outlook"];
+  EXPECT_EQ(outlook["Abilene TX"]["target_gw"], 1.2);
+  EXPECT_TRUE(outlook["ALL"]["reach_share"].is_null());
+}
+
+TEST(CliValidate, WarnsOfTheStructuralTrapsWithTheirNumbers) {
+  // Every value allowed, every trap of docs/CONFIG.md "Warnings" at once: a report month
+  // after the horizon, power that cannot reach the target, deals that cannot pay for it, and
+  // supply so ample it can never bind.
+  TempDir dir;
+  std::string yaml = testing::hand_scenario;
+  auto edit = [&yaml](const std::string& from, const std::string& to) {
+    ASSERT_NE(yaml.find(from), std::string::npos) << from;
+    yaml.replace(yaml.find(from), from.size(), to);
+  };
+  edit("report_months: [2026-01, 2026-05, 2026-12]", "report_months: [2026-01, 2026-05, 2027-03]");
+  edit("[[2026-01, 100]]", "[[2026-01, 1000]]");
+  const std::string config = dir.write("traps.yaml", yaml);
+  for (const std::string& command : {"validate " + config,
+                                    "run " + config + " --quiet --out " + dir.file("out")}) {
+    const CommandResult r = run_caprisk(command);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    for (const char* expected :
+         {"caprisk: warning: " , "scenario.report_months[2]: 2027-03 is after the horizon's "
+          "last month 2026-12 and is not reported",
+          "site 'A': its deals (D) can pay for at most 0.5 GW ($5B at the lowest capex of $10B "
+          "per GW), below its 1 GW target",
+          "supply: even with every input at its worst, at least 1 GW arrive every month, "
+          "more than all sites can install at once (0.3 GW a month)"})
+      EXPECT_TRUE(contains(r.output, expected)) << expected << "\n" << r.output;
+  }
+  const auto targets = split_csv(read_text(dir.file("out/targets.csv")));
+  EXPECT_EQ(targets.size(), 1u + 2u * 2u);  // the month after the horizon is not reported
+  // Power below target, and the shipped configs: no warning.
+  edit("power: {schedule: [[2026-01, 0.25], [2026-04, 1.0]]}",
+       "power: {schedule: [[2026-01, 0.25], [2026-04, 0.9]]}");
+  EXPECT_TRUE(contains(run_caprisk("validate " + dir.write("power.yaml", yaml)).output,
+                       "site 'A': its best-case power, 1 availability x 0.9 GW planned = 0.9 GW, "
+                       "stays below 98% of its 1 GW target"));
+  for (const char* shipped : {"configs/stargate.yaml", "configs/minimal.yaml"})
+    EXPECT_FALSE(contains(run_caprisk("validate " + source_path(shipped)).output, "warning"))
+        << shipped;
 }
 
 struct BadRun {

@@ -303,12 +303,12 @@ TEST(Streaming, MergingPassesOfTwoHalvesEqualsOneReducer) {
 }
 
 TEST(Streaming, SpareValuesKeepBinsJustOverTheCapAndSaveAPass) {
-  // Bins of up to 4 x 8 values are kept while the pass's spare values last, instead of being
+  // Bins of up to 4 x 16 values are kept while the pass's spare values last, instead of being
   // refined (which costs another pass); the tables are the same either way.
   testing::Simulation sim(default_scenario(20000), 2);
   const std::vector<double> pilot = first_paths(sim, 2000);
   auto passes = [&](std::uint64_t spare, RunResults& results) {
-    StreamingReducer reducer(sim.flat->reduction_spec(), 20000, {4096, 16, 8, spare});
+    StreamingReducer reducer(sim.flat->reduction_spec(), 20000, {4096, 16, 16, spare});
     reducer.place_root_bins(pilot.data(), 2000, 2000);
     const int count = stream(sim, reducer, 20000, 2);
     results = reducer.results();

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "host/config/checks.h"
 #include "host/config/config.h"
 #include "host/run/pipeline.h"
 #include "host/cuda/devices.h"
@@ -136,7 +137,10 @@ int command_validate(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!parse_arguments(args, options, "config", 1, vm)) return exit_ok;
   if (!vm.count("config")) throw UserError("validate: missing CONFIG (a scenario YAML file)");
-  print_validate_summary(load_scenario(vm["config"].as<std::string>()));
+  const Scenario scenario = load_scenario(vm["config"].as<std::string>());
+  print_validate_summary(scenario);
+  for (const std::string& warning : scenario_warnings(scenario))
+    std::cerr << "caprisk: warning: " << warning << "\n";
   return exit_ok;
 }
 

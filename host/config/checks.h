@@ -17,7 +17,10 @@ std::string why_no_supply(const Scenario& scenario);
 /// the user asked for it (`allowed`, from --allow-no-supply).
 void refuse_if_no_supply(const Scenario& scenario, bool allowed);
 
-/// Sites that can never install anything, whatever the paths (warnings).
-std::vector<std::string> sites_that_cannot_build(const Scenario& scenario);
+/// The structural traps of a scenario, each naming the site or component and the numbers
+/// (docs/CONFIG.md, "Warnings"): what the reader dropped (a report month after the horizon), a
+/// site that can never build or never reach its target with its best-case power, a site whose
+/// deals can never pay for its target, supply that can never meet demand or never bind.
+std::vector<std::string> scenario_warnings(const Scenario& scenario);
 
 }  // namespace caprisk

@@ -28,7 +28,7 @@ YearMonth YearMonth::plus(int months) const {
 }
 
 std::string YearMonth::str() const {
-  char buffer[16];
+  char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%04d-%02d", year, month);
   return buffer;
 }
@@ -115,21 +115,12 @@ class ScenarioBuilder {
     } else {
       s_.percentiles = {1, 5, 10, 25, 50, 75, 90, 95, 99};
     }
-    if (node["report_months"]) {
-      const YAML::Node list = node["report_months"];
-      r_.expect_list(list, "scenario.report_months");
-      if (list.size() == 0) r_.fail(list, "scenario.report_months", "must not be empty");
-      for (std::size_t i = 0; i < list.size(); ++i) {
-        const std::string path = Reader::index("scenario.report_months", i);
-        const int m = r_.month_index(list[i], path, s_.start);
-        if (m < 0 || m >= s_.horizon_months)
-          r_.fail(list[i], path,
-                  "outside the horizon " + s_.start.str() + " .. " +
-                      s_.start.plus(s_.horizon_months - 1).str());
-        if (!s_.report_months.empty() && m <= s_.report_months.back())
-          r_.fail(list[i], path, "report months must be strictly increasing");
-        s_.report_months.push_back(m);
-      }
+    const YAML::Node report_months = node["report_months"];
+    if (report_months && report_months.IsScalar() && report_months.Scalar() == "all") {
+      s_.report_months.resize(static_cast<std::size_t>(s_.horizon_months));
+      std::iota(s_.report_months.begin(), s_.report_months.end(), 0);
+    } else if (report_months) {
+      read_report_months(report_months);
     } else {
       s_.report_months.resize(static_cast<std::size_t>(s_.horizon_months));
       std::iota(s_.report_months.begin(), s_.report_months.end(), 0);
@@ -140,6 +131,37 @@ class ScenarioBuilder {
       if (s_.on_target_tolerance >= 1)
         r_.fail(node["on_target_tolerance"], "scenario.on_target_tolerance", "must be < 1");
     }
+  }
+
+  /// A list of months in the horizon, increasing. A month after the horizon cannot be reported:
+  /// it is left out with a warning (refused when no month is left).
+  void read_report_months(const YAML::Node& list) {
+    const std::string f = "scenario.report_months";
+    if (!list.IsSequence())
+      r_.fail(list, f, "expected a list of months (YYYY-MM) or 'all', got " +
+                           Reader::kind_name(list));
+    if (list.size() == 0) r_.fail(list, f, "must not be empty");
+    const std::string last = s_.start.plus(s_.horizon_months - 1).str();
+    int previous = -1;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const std::string path = Reader::index(f, i);
+      const int m = r_.month_index(list[i], path, s_.start);
+      if (m < 0)
+        r_.fail(list[i], path, "outside the horizon " + s_.start.str() + " .. " + last);
+      if (i > 0 && m <= previous) r_.fail(list[i], path, "report months must be strictly increasing");
+      previous = m;
+      if (m < s_.horizon_months) {
+        s_.report_months.push_back(m);
+      } else {
+        const YAML::Mark mark = list[i].Mark();
+        s_.reader_warnings.push_back(
+            r_.file() + ":" + std::to_string(mark.line + 1) + ":" +
+            std::to_string(mark.column + 1) + ": " + path + ": " + list[i].Scalar() +
+            " is after the horizon's last month " + last + " and is not reported");
+      }
+    }
+    if (s_.report_months.empty())
+      r_.fail(list, f, "every report month is after the horizon's last month " + last);
   }
 
   void read_correlation(const YAML::Node& node) {

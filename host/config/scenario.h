@@ -110,6 +110,8 @@ struct Scenario {
   Supply supply;
   Funding funding;
   std::vector<Site> sites;
+  /// What the reader accepted but will not use, as warnings (scenario_warnings() adds them).
+  std::vector<std::string> reader_warnings;
 };
 
 }  // namespace caprisk

@@ -30,6 +30,9 @@ class SampleStore {
   std::vector<std::uint8_t> codes_;
 };
 
+/// Paths counted by binding code (BindingCode), for one site and report month.
+using BindingCounts = std::array<std::uint64_t, binding_code_count>;
+
 /// The reduced tables of a run.
 struct RunResults {
   PathLayout layout{};

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <sstream>
 
+#include "kernels/schedule.h"
+
 namespace caprisk {
 namespace {
 
@@ -77,18 +79,83 @@ std::string attribution_csv(const Scenario& s, const RunResults& r) {
   const PathLayout& layout = r.layout;
   std::ostringstream out;
   out << "site,month,paths,none,power,supply,funding\n";
+  auto row = [&](const std::string& name, int report, const BindingCounts& counts, double n) {
+    out << csv_field(name) << ',' << s.start.plus(s.report_months[report]).str() << ','
+        << r.paths;
+    for (int code : {binding_none, binding_power, binding_supply, binding_funding})
+      out << ',' << format_number(static_cast<double>(counts[code]) / n);
+    out << '\n';
+  };
   const auto n = static_cast<double>(r.paths);
-  for (int site = 0; site < layout.site_count; ++site) {
-    for (int report = 0; report < layout.report_count; ++report) {
-      const auto& counts = r.binding_counts[layout.binding(site, report)];
-      out << csv_field(s.sites[site].name) << ',' << s.start.plus(s.report_months[report]).str()
-          << ',' << r.paths;
-      for (int code : {binding_none, binding_power, binding_supply, binding_funding})
-        out << ',' << format_number(static_cast<double>(counts[code]) / n);
-      out << '\n';
-    }
-  }
+  for (int site = 0; site < layout.site_count; ++site)
+    for (int report = 0; report < layout.report_count; ++report)
+      row(s.sites[site].name, report, r.binding_counts[layout.binding(site, report)], n);
+  // ALL: the shares of site-paths (each site of each path counted once).
+  for (int report = 0; report < layout.report_count; ++report)
+    row("ALL", report, program_binding_counts(r, report), n * layout.site_count);
   return out.str();
+}
+
+std::string targets_csv(const Scenario& s, const RunResults& r) {
+  const PathLayout& layout = r.layout;
+  std::ostringstream out;
+  out << "site,month,target_gw\n";
+  for (int entity = 0; entity <= layout.site_count; ++entity)
+    for (int report = 0; report < layout.report_count; ++report)
+      out << csv_field(entity_name(s, entity)) << ','
+          << s.start.plus(s.report_months[report]).str() << ','
+          << format_number(target_at(s, entity, s.report_months[report])) << '\n';
+  return out.str();
+}
+
+BindingCounts program_binding_counts(const RunResults& r, int report) {
+  BindingCounts total{};
+  for (int site = 0; site < r.layout.site_count; ++site)
+    for (int code = 0; code < binding_code_count; ++code)
+      total[code] += r.binding_counts[r.layout.binding(site, report)][code];
+  return total;
+}
+
+double target_at(const Scenario& s, int entity, int month) {
+  auto of_site = [&](const Site& site) {
+    return schedule_value(site.target_gw.data(), static_cast<int>(site.target_gw.size()), month);
+  };
+  if (entity < static_cast<int>(s.sites.size())) return of_site(s.sites[entity]);
+  double total = 0;
+  for (const Site& site : s.sites) total += of_site(site);
+  return total;
+}
+
+SiteOutlook site_outlook(const Scenario& s, const RunResults& r, int entity) {
+  const PathLayout& layout = r.layout;
+  const int last = layout.report_count - 1;
+  SiteOutlook o;
+  o.target_gw = 0;
+  if (entity < layout.site_count) {
+    o.target_gw = s.sites[entity].target_gw.back().value;
+    o.reach_share = 1.0 - static_cast<double>(r.censored_counts[entity]) /
+                              static_cast<double>(r.paths);
+  } else {
+    for (const Site& site : s.sites) o.target_gw += site.target_gw.back().value;
+  }
+  o.p_short = r.cells[layout.shortfall(entity, last)].p_positive;
+  BindingCounts counts{};
+  for (int report = 0; report <= last; ++report) {
+    const BindingCounts at = entity < layout.site_count
+                                 ? r.binding_counts[layout.binding(entity, report)]
+                                 : program_binding_counts(r, report);
+    for (int code = 0; code < binding_code_count; ++code) counts[code] += at[code];
+  }
+  const std::uint64_t short_months = counts[binding_power] + counts[binding_supply] +
+                                     counts[binding_funding];
+  for (int code : {binding_power, binding_supply, binding_funding}) {
+    if (short_months == 0) break;
+    const double share = static_cast<double>(counts[code]) / static_cast<double>(short_months);
+    if (share <= o.cause_share) continue;
+    o.cause_share = share;
+    o.cause = code == binding_power ? "power" : code == binding_supply ? "supply" : "funding";
+  }
+  return o;
 }
 
 namespace {
@@ -107,12 +174,15 @@ std::vector<int> headline_reports(int report_count) {
 std::string headline_table(const Scenario& s, const RunResults& r) {
   const PathLayout& layout = r.layout;
   const std::vector<int> reports = headline_reports(layout.report_count);
+  const std::string last_month = s.start.plus(s.report_months[layout.report_count - 1]).str();
   std::size_t width = 4;
   for (const auto& site : s.sites) width = std::max(width, site.name.size());
   std::ostringstream out;
-  char cell[64];
-  out << "Shortfall (GW), P50 / P95 over " << r.paths << " paths\n";
-  out << std::string(width, ' ');
+  char cell[96];
+  out << "Shortfall (GW) over " << r.paths << " paths: P50 / P95 at each report month\n";
+  std::snprintf(cell, sizeof cell, "  %7s %8s %6s  %-12s", "target", "P(short)", "reach",
+                "binds most");
+  out << std::string(width, ' ') << cell;
   for (int report : reports) {
     std::snprintf(cell, sizeof cell, "  %15s", s.start.plus(s.report_months[report]).str().c_str());
     out << cell;
@@ -120,7 +190,15 @@ std::string headline_table(const Scenario& s, const RunResults& r) {
   out << '\n';
   for (int entity = 0; entity <= layout.site_count; ++entity) {
     const std::string name = entity_name(s, entity);
-    out << name << std::string(width - std::min(width, name.size()), ' ');
+    const SiteOutlook o = site_outlook(s, r, entity);
+    char reach[16] = "     -";
+    if (o.reach_share >= 0) std::snprintf(reach, sizeof reach, "%5.0f%%", 100 * o.reach_share);
+    char cause[32] = "-";
+    if (!o.cause.empty())
+      std::snprintf(cause, sizeof cause, "%s %.0f%%", o.cause.c_str(), 100 * o.cause_share);
+    std::snprintf(cell, sizeof cell, "  %7.2f %7.0f%% %s  %-12s", o.target_gw, 100 * o.p_short,
+                  reach, cause);
+    out << name << std::string(width - std::min(width, name.size()), ' ') << cell;
     for (int report : reports) {
       const CellStatistics& c = r.cells[layout.shortfall(entity, report)];
       std::snprintf(cell, sizeof cell, "  %7.3f/%7.3f", c.p50, c.p95);
@@ -128,6 +206,36 @@ std::string headline_table(const Scenario& s, const RunResults& r) {
     }
     out << '\n';
   }
+  // What limits the program, month by month: the shares among all short site-months.
+  const std::string label = "Short site-months limited by";
+  out << label << std::string(width + 39 - std::min(width + 39, label.size()), ' ');
+  for (int report : reports) {
+    std::snprintf(cell, sizeof cell, "  %15s", s.start.plus(s.report_months[report]).str().c_str());
+    out << cell;
+  }
+  out << '\n';
+  for (const auto& [code, name] : {std::pair{binding_power, "power"},
+                                   std::pair{binding_supply, "supply (HBM, packaging)"},
+                                   std::pair{binding_funding, "funding"}}) {
+    const std::string row = std::string("  ") + name;
+    out << row << std::string(width + 39 - std::min(width + 39, row.size()), ' ');
+    for (int report : reports) {
+      const BindingCounts counts = program_binding_counts(r, report);
+      const std::uint64_t short_months =
+          counts[binding_power] + counts[binding_supply] + counts[binding_funding];
+      if (short_months == 0) {
+        std::snprintf(cell, sizeof cell, "  %15s", "-");
+      } else {
+        std::snprintf(cell, sizeof cell, "  %14.0f%%",
+                      100.0 * static_cast<double>(counts[code]) / static_cast<double>(short_months));
+      }
+      out << cell;
+    }
+    out << '\n';
+  }
+  out << "target: GW the site must install in all; P(short): chance of a shortfall in "
+      << last_month << ";\nreach: share of paths on target by " << last_month
+      << "; binds most: what limits the short site-months (attribution.csv)\n";
   return out.str();
 }
 
@@ -144,6 +252,20 @@ nlohmann::json headline_json(const Scenario& s, const RunResults& r) {
                                                              {"p_short", c.p_positive}};
     }
     sites[entity_name(s, entity)] = months;
+  }
+  return sites;
+}
+
+nlohmann::json outlook_json(const Scenario& s, const RunResults& r) {
+  nlohmann::json sites = nlohmann::json::object();
+  for (int entity = 0; entity <= r.layout.site_count; ++entity) {
+    const SiteOutlook o = site_outlook(s, r, entity);
+    nlohmann::json row = {{"target_gw", o.target_gw},
+                          {"p_short_at_last_report", o.p_short},
+                          {"binds_most", o.cause},
+                          {"binds_most_share", o.cause_share}};
+    row["reach_share"] = o.reach_share >= 0 ? nlohmann::json(o.reach_share) : nlohmann::json();
+    sites[entity_name(s, entity)] = row;
   }
   return sites;
 }

@@ -100,9 +100,9 @@ RunSetup::RunSetup(const RunOptions& options, int device, bool announce)
   if (options_.paths) scenario_.paths = *options_.paths;
   if (options_.seed) scenario_.seed = *options_.seed;
   refuse_if_no_supply(scenario_, options_.allow_no_supply);
-  if (announce && !options_.quiet)
-    for (const std::string& note : sites_that_cannot_build(scenario_))
-      std::cerr << "caprisk: warning: " << note << ": it will be short in every path\n";
+  if (announce)  // even with --quiet: a warning is not progress
+    for (const std::string& warning : scenario_warnings(scenario_))
+      std::cerr << "caprisk: warning: " << warning << "\n";
   finish_setup(announce && !options_.quiet);
 }
 
@@ -193,9 +193,11 @@ void RunSetup::write_outputs(OutputDirectory& out, const RunResults& results,
       {"wall_seconds", wall_seconds},
       {"paths_per_second",
        static_cast<double>(s.paths) / std::max(details.simulation_seconds, 1e-9)},
-      {"headline", headline_json(s, results)}};
+      {"headline", headline_json(s, results)},
+      {"outlook", outlook_json(s, results)}};
   out.stage("percentiles.csv", percentiles_csv(s, results));
   out.stage("attribution.csv", attribution_csv(s, results));
+  out.stage("targets.csv", targets_csv(s, results));
   // Invalid UTF-8 (a command-line path, say) is replaced, never a failure after the run.
   out.stage("summary.json",
             summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
