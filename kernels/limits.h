@@ -11,6 +11,7 @@ struct ModelLimits {
   static constexpr int max_suppliers = 16;
   static constexpr int max_deals = 16;
   static constexpr int max_factors = 16;
+  static constexpr int max_groups = 16;
   static constexpr int max_horizon = 1200;
   static constexpr int max_per_gw_lag = 36;
   static constexpr std::uint64_t max_paths = 1'000'000'000'000ULL;

@@ -179,7 +179,7 @@ CAPRISK_DEVICE inline void simulate_path(const ScenarioView& s, std::uint64_t se
   constexpr int max_sites = ModelLimits::max_sites;
   constexpr int max_suppliers = ModelLimits::max_suppliers;
   constexpr int max_deals = ModelLimits::max_deals;
-  const PathLayout layout{s.site_count, s.report_count};
+  const PathLayout layout{s.site_count, s.report_count, s.group_count};
 
   FactorUniforms factors;
   sample_factors(s.copula, seed, path, factors);
@@ -206,6 +206,7 @@ CAPRISK_DEVICE inline void simulate_path(const ScenarioView& s, std::uint64_t se
 
   SiteInputs sites[max_sites];
   double installed[max_sites];
+  double site_shortfall[max_sites];  // this month's, for the groups
   double gw_months[max_sites];
   int on_target_month[max_sites];
   for (int i = 0; i < s.site_count; ++i) {
@@ -306,6 +307,7 @@ CAPRISK_DEVICE inline void simulate_path(const ScenarioView& s, std::uint64_t se
       // 4. Shortfall, binding constraint, months late.
       double shortfall = target - installed[i];
       if (shortfall <= shortfall_tolerance_gw) shortfall = 0.0;
+      site_shortfall[i] = shortfall;
       gw_months[i] += shortfall;
       program_shortfall += shortfall;
       if (on_target_month[i] < 0 && installed[i] + shortfall_tolerance_gw >=
@@ -327,6 +329,16 @@ CAPRISK_DEVICE inline void simulate_path(const ScenarioView& s, std::uint64_t se
     }
     if (is_report_month) {
       out.values[layout.shortfall(s.site_count, report) * out.stride] = program_shortfall;
+      for (int g = 0; g < s.group_count; ++g) {
+        double group_shortfall = 0.0;
+        bool all_short = true;
+        for (int k = s.group_first[g]; k < s.group_first[g + 1]; ++k) {
+          group_shortfall += site_shortfall[s.group_sites[k]];
+          all_short = all_short && site_shortfall[s.group_sites[k]] > 0.0;
+        }
+        out.values[layout.group_shortfall(g, report) * out.stride] = group_shortfall;
+        out.values[layout.group_all_short(g, report) * out.stride] = all_short ? 1.0 : 0.0;
+      }
       ++report;
     }
     if (trace != nullptr && trace->inventory_gw != nullptr) trace->inventory_gw[t] = inventory;
@@ -356,6 +368,12 @@ CAPRISK_DEVICE inline void simulate_path(const ScenarioView& s, std::uint64_t se
     out.codes[layout.censored(i) * out.stride] = static_cast<std::uint8_t>(reached < 0 ? 1 : 0);
   }
   out.values[layout.gw_months(s.site_count) * out.stride] = program_gw_months;
+  for (int g = 0; g < s.group_count; ++g) {
+    double group_gw_months = 0.0;
+    for (int k = s.group_first[g]; k < s.group_first[g + 1]; ++k)
+      group_gw_months += gw_months[s.group_sites[k]];
+    out.values[layout.group_gw_months(g) * out.stride] = group_gw_months;
+  }
 }
 
 }  // namespace caprisk

@@ -102,6 +102,11 @@ struct ScenarioView {
   const double* target_by_month;
   /// The packaging cap at each production month 0 .. horizon_months - 1; null: no cap.
   const double* packaging_cap_by_month;
+  /// Site groups (reported like ALL): group g's sites are group_sites[group_first[g] ..
+  /// group_first[g + 1]), in the order the config lists them.
+  int group_count;
+  const int* group_first;
+  const int* group_sites;
   ProgramParams program;
   CopulaParams copula;
 };
@@ -140,14 +145,26 @@ constexpr int binding_code_count = 4;
 
 /// Cell numbering of PathOutput. Values: shortfall_gw per (entity, report month) with entity =
 /// site index or site_count for ALL; then shortfall_gw_months per entity; then months_late per
-/// site. Codes: binding constraint per (site, report month); then 1 if months_late is censored.
+/// site; then, per group, shortfall_gw per report month, shortfall_gw_months, and 1 when every
+/// site of the group is short at a report month (its mean is the joint probability). Codes:
+/// binding constraint per (site, report month); then 1 if months_late is censored.
 struct PathLayout {
   int site_count;
   int report_count;
+  int group_count = 0;
   CAPRISK_HD int shortfall(int entity, int report) const { return entity * report_count + report; }
   CAPRISK_HD int gw_months(int entity) const { return (site_count + 1) * report_count + entity; }
   CAPRISK_HD int months_late(int site) const { return gw_months(site_count + 1) + site; }
-  CAPRISK_HD int value_count() const { return months_late(site_count); }
+  CAPRISK_HD int group_shortfall(int group, int report) const {
+    return months_late(site_count) + group * report_count + report;
+  }
+  CAPRISK_HD int group_gw_months(int group) const {
+    return group_shortfall(group_count, 0) + group;
+  }
+  CAPRISK_HD int group_all_short(int group, int report) const {
+    return group_gw_months(group_count) + group * report_count + report;
+  }
+  CAPRISK_HD int value_count() const { return group_all_short(group_count, 0); }
   CAPRISK_HD int binding(int site, int report) const { return site * report_count + report; }
   CAPRISK_HD int censored(int site) const { return site_count * report_count + site; }
   CAPRISK_HD int code_count() const { return censored(site_count); }

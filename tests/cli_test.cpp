@@ -97,7 +97,8 @@ TEST(CliRun, ReportInvariantsHoldOnTheDefaultScenario) {
     return static_cast<std::size_t>(std::find(header.begin(), header.end(), name) - header.begin());
   };
   const std::vector<std::string> qs = {"p1", "p5", "p10", "p25", "p50", "p75", "p90", "p95", "p99"};
-  ASSERT_EQ(rows.size(), 1u + 12u * 6u + 11u);  // (11 sites + ALL) x 6 rows + months_late
+  // (11 sites + ALL) x 6 rows + months_late, then 4 groups x (6 rows + 5 all_sites_short).
+  ASSERT_EQ(rows.size(), 1u + 12u * 6u + 11u + 4u * 11u);
   for (std::size_t i = 1; i < rows.size(); ++i) {
     const auto& row = rows[i];
     ASSERT_EQ(row.size(), header.size()) << "row " << i;
@@ -115,31 +116,59 @@ TEST(CliRun, ReportInvariantsHoldOnTheDefaultScenario) {
     EXPECT_LE(share, 1.0);
     EXPECT_EQ(row[column("censored_share")].empty(), row[2] != "months_late");
   }
+  // ALL and each group: the shares of their site-paths, the mean of their sites' shares.
+  const std::map<std::string, std::vector<std::string>> groups = {
+      {"Texas", {"Abilene TX", "Shackelford County TX", "Milam County TX"}},
+      {"US", {"Abilene TX", "Shackelford County TX", "Milam County TX", "Dona Ana County NM",
+              "Port Washington WI", "Saline Township MI", "Lordstown OH"}},
+      {"Korea", {"Pohang KR", "South Jeolla KR"}},
+      {"Outside US", {"Stargate UAE", "Stargate Norway", "Pohang KR", "South Jeolla KR"}}};
   const auto attribution = split_csv(read_text(dir.file("attribution.csv")));
-  ASSERT_EQ(attribution.size(), 1u + 12u * 5u);  // (11 sites + ALL) x 5 report months
-  std::map<std::string, std::array<double, 4>> site_sums;  // per month, over the 11 sites
+  ASSERT_EQ(attribution.size(), 1u + 16u * 5u);  // (11 sites + ALL + 4 groups) x 5 months
+  std::map<std::string, std::map<std::string, std::array<double, 4>>> shares;  // site, month
   for (std::size_t i = 1; i < attribution.size(); ++i) {
     double sum = 0;
     for (std::size_t c = 3; c < 7; ++c) sum += std::stod(attribution[i][c]);
     EXPECT_NEAR(sum, 1.0, 1e-12) << attribution[i][0] << " " << attribution[i][1];
-    for (std::size_t c = 3; c < 7; ++c) {
-      if (attribution[i][0] != "ALL") {
-        site_sums[attribution[i][1]][c - 3] += std::stod(attribution[i][c]);
-      } else {  // ALL: the shares of site-paths, the mean of the sites' shares
-        EXPECT_NEAR(std::stod(attribution[i][c]), site_sums[attribution[i][1]][c - 3] / 11, 1e-12);
+    for (std::size_t c = 3; c < 7; ++c)
+      shares[attribution[i][0]][attribution[i][1]][c - 3] = std::stod(attribution[i][c]);
+  }
+  for (const auto& [name, members] : groups) {
+    for (const auto& [month, group_shares] : shares[name]) {
+      for (std::size_t k = 0; k < 4; ++k) {
+        double mean = 0;
+        for (const std::string& site : members) mean += shares.at(site).at(month)[k];
+        EXPECT_NEAR(group_shares[k], mean / static_cast<double>(members.size()), 1e-12) << name;
       }
     }
   }
-  EXPECT_EQ(attribution.back()[0], "ALL");
-  // targets.csv: every site and ALL at every report month; ALL is the sum.
+  for (const auto& [month, all_shares] : shares["ALL"])
+    for (std::size_t k = 0; k < 4; ++k) {
+      double mean = 0;
+      for (const auto& [site, by_month] : shares)
+        if (site != "ALL" && groups.count(site) == 0) mean += by_month.at(month)[k];
+      EXPECT_NEAR(all_shares[k], mean / 11, 1e-12) << month;
+    }
+  EXPECT_EQ(attribution.back()[0], "Outside US");
+  // targets.csv: every site, ALL and group at every report month; ALL and groups the sums.
   const auto targets = split_csv(read_text(dir.file("targets.csv")));
-  ASSERT_EQ(targets.size(), 1u + 12u * 5u);
+  ASSERT_EQ(targets.size(), 1u + 16u * 5u);
   EXPECT_EQ(targets[0], (std::vector<std::string>{"site", "month", "target_gw"}));
-  std::map<std::string, double> program;
-  for (std::size_t i = 1; i < targets.size(); ++i) {
-    if (targets[i][0] != "ALL") program[targets[i][1]] += std::stod(targets[i][2]);
-    else EXPECT_NEAR(std::stod(targets[i][2]), program[targets[i][1]], 1e-12) << targets[i][1];
+  std::map<std::string, std::map<std::string, double>> target;  // site, month
+  for (std::size_t i = 1; i < targets.size(); ++i)
+    target[targets[i][0]][targets[i][1]] = std::stod(targets[i][2]);
+  for (const auto& [month, value] : target["ALL"]) {
+    double sum = 0;
+    for (const auto& [site, by_month] : target)
+      if (site != "ALL" && groups.count(site) == 0) sum += by_month.at(month);
+    EXPECT_NEAR(value, sum, 1e-12) << month;
   }
+  for (const auto& [name, members] : groups)
+    for (const auto& [month, value] : target[name]) {
+      double sum = 0;
+      for (const std::string& site : members) sum += target.at(site).at(month);
+      EXPECT_NEAR(value, sum, 1e-12) << name << " " << month;
+    }
   EXPECT_EQ(targets[1], (std::vector<std::string>{"Abilene TX", "2026-12", "0.75"}));
 }
 
@@ -414,6 +443,12 @@ TEST(Summary, EveryModeWritesTheSameKeys) {
   ASSERT_EQ(run_caprisk("merge " + dir.file("shards") + " --quiet --out " + dir.file("merged"))
                 .exit_code,
             0);
+  const std::string stressed = dir.write(
+      "stressed.yaml", read_text(minimal_config()) +
+                           "stresses:\n  - name: late\n    shift: {\"sites[0].target_gw\": -3}\n");
+  ASSERT_EQ(run_caprisk("stress " + stressed + " --paths 3000 --quiet --out " + dir.file("stress"))
+                .exit_code,
+            0);
   const auto keys = [&](const std::string& folder) {
     return key_paths(nlohmann::json::parse(read_text(dir.file(folder + "/summary.json"))));
   };
@@ -422,6 +457,7 @@ TEST(Summary, EveryModeWritesTheSameKeys) {
   EXPECT_TRUE(single.count("mpi_ranks"));
   EXPECT_EQ(keys("ckpt"), single);
   EXPECT_EQ(keys("merged"), single);
+  EXPECT_EQ(keys("stress"), single);
 }
 
 TEST(CliRun, TheConfigFileIsOpenedOnce) {

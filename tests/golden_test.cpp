@@ -3,7 +3,9 @@
 // scripts/update-golden after a model change, and say why in the commit).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -100,7 +102,21 @@ struct ByteCase {
   std::string config;
   std::string options;  ///< after "--paths N", e.g. "--threads 1"
   enum Kind { run, shards, mpi } kind = run;
+  std::string command = "run";  ///< or "stress"
 };
+
+/// The stresses of the stress goldens (scripts/update-golden runs the same).
+const std::string stress_selection = "--only hynix_and_oracle_late --only nvidia_loi_lapses ";
+
+/// Every file of a golden folder but its headline, relative to it.
+std::vector<std::string> golden_files(const std::string& folder) {
+  std::vector<std::string> files;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(folder))
+    if (entry.is_regular_file() && entry.path().filename() != "headline.txt")
+      files.push_back(std::filesystem::relative(entry.path(), folder).string());
+  std::sort(files.begin(), files.end());
+  return files;
+}
 
 void PrintTo(const ByteCase& c, std::ostream* os) {
   *os << c.name;
@@ -128,7 +144,8 @@ TEST_P(ByteIdentical, EveryModeWritesTheGoldenBytes) {
   std::string options = c.options;
   if (const auto at = options.find("{dir}"); at != std::string::npos)
     options.replace(at, 5, dir.path);
-  const std::string run = "run " + config + " --paths " + paths + " " + options;
+  const std::string run = c.command + " " + config + " --paths " + paths + " " +
+                          (c.command == "stress" ? stress_selection : "") + options;
   std::string output;
   if (c.kind == ByteCase::run) {
     const auto r = testing::run_caprisk(run + " --out " + out);
@@ -155,7 +172,9 @@ TEST_P(ByteIdentical, EveryModeWritesTheGoldenBytes) {
     output = r.output;
 #endif
   }
-  for (const char* file : {"percentiles.csv", "attribution.csv"})
+  const std::vector<std::string> files = golden_files(golden);
+  ASSERT_GE(files.size(), c.command == "stress" ? 7u : 2u);
+  for (const std::string& file : files)
     EXPECT_EQ(read_text(out + "/" + file), read_text(golden + "/" + file)) << file;
   EXPECT_EQ(headline_of(output), read_text(golden + "/headline.txt"));
 }
@@ -172,7 +191,18 @@ INSTANTIATE_TEST_SUITE_P(
         ByteCase{"StargateShards", "stargate-150000", "stargate", "", ByteCase::shards},
         ByteCase{"StargateMpiRanks", "stargate-150000", "stargate", "--threads 1", ByteCase::mpi},
         ByteCase{"MinimalOneSimulation", "minimal-100000", "minimal", ""},
-        ByteCase{"MinimalTwoPasses", "minimal-700000", "minimal", "--chunk-paths 5000"}),
+        ByteCase{"MinimalTwoPasses", "minimal-700000", "minimal", "--chunk-paths 5000"},
+        ByteCase{"StressOneThread", "stargate-stress-30000", "stargate", "--threads 1",
+                 ByteCase::run, "stress"},
+        ByteCase{"StressSmallChunks", "stargate-stress-30000", "stargate",
+                 "--threads 2 --chunk-paths 3000", ByteCase::run, "stress"},
+        ByteCase{"StressCheckpointed", "stargate-stress-30000", "stargate",
+                 "--checkpoint-every 1 --chunk-paths 4096 --checkpoint {dir}/run.ckpt",
+                 ByteCase::run, "stress"},
+        ByteCase{"StressShards", "stargate-stress-30000", "stargate", "", ByteCase::shards,
+                 "stress"},
+        ByteCase{"StressMpiRanks", "stargate-stress-30000", "stargate", "--threads 1",
+                 ByteCase::mpi, "stress"}),
     [](const auto& test_case) { return test_case.param.name; });
 
 }  // namespace

@@ -69,7 +69,7 @@ class StateFiles : public ::testing::Test {
     flat = std::make_unique<FlatScenario>(scenario);
   }
   std::uint64_t state_limit() const {
-    return StreamingReducer::max_state_bytes(flat->layout()) + (1 << 16);
+    return StreamingReducer::max_state_bytes(flat->reduction_spec()) + (1 << 16);
   }
   TempDir dir;
   std::string config;

@@ -304,8 +304,12 @@ TEST(Streaming, MergingPassesOfTwoHalvesEqualsOneReducer) {
 
 TEST(Streaming, SpareValuesKeepBinsJustOverTheCapAndSaveAPass) {
   // Bins of up to 4 x 16 values are kept while the pass's spare values last, instead of being
-  // refined (which costs another pass); the tables are the same either way.
-  testing::Simulation sim(default_scenario(20000), 2);
+  // refined (which costs another pass); the tables are the same either way. The sizes are
+  // tuned to the default scenario's sites and ALL: its groups' sums over many sites need a
+  // third pass at these tiny limits whatever the spare values, so they are left out here.
+  Scenario scenario = default_scenario(20000);
+  scenario.groups.clear();
+  testing::Simulation sim(scenario, 2);
   const std::vector<double> pilot = first_paths(sim, 2000);
   auto passes = [&](std::uint64_t spare, RunResults& results) {
     StreamingReducer reducer(sim.flat->reduction_spec(), 20000, {4096, 16, 16, spare});

@@ -8,7 +8,9 @@
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "host/run/backend_cpu.h"
@@ -107,6 +109,65 @@ sites:
     build_rate_gw: 0.3
     power: {schedule: [[2026-01, 0.25], [2026-04, 1.0]]}
 )";
+
+/// A CSV file's rows (fields unquoted), with column lookup by header name.
+struct CsvTable {
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;
+
+  std::size_t column(const std::string& name) const {
+    for (std::size_t c = 0; c < header.size(); ++c)
+      if (header[c] == name) return c;
+    throw std::runtime_error("no column " + name);
+  }
+  const std::string& text(std::size_t row, const std::string& name) const {
+    return rows.at(row).at(column(name));
+  }
+  double number(std::size_t row, const std::string& name) const {
+    return std::stod(text(row, name));
+  }
+  /// The first row whose columns have the given values ({"site", "ALL"}, ...); throws if none.
+  std::size_t find(const std::vector<std::pair<std::string, std::string>>& where) const {
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      bool all = true;
+      for (const auto& [name, value] : where) all = all && text(r, name) == value;
+      if (all) return r;
+    }
+    throw std::runtime_error("no such row");
+  }
+};
+
+/// Parses CSV text as caprisk writes it (RFC 4180 quoting, "\n" line ends).
+inline CsvTable parse_csv(const std::string& csv) {
+  CsvTable table;
+  std::vector<std::string> fields(1);
+  bool quoted = false;
+  bool first = true;
+  for (std::size_t i = 0; i < csv.size(); ++i) {
+    const char c = csv[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < csv.size() && csv[i + 1] == '"') {
+        fields.back() += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        fields.back() += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      fields.emplace_back();
+    } else if (c == '\n') {
+      (first ? table.header : table.rows.emplace_back()) = fields;
+      first = false;
+      fields.assign(1, "");
+    } else {
+      fields.back() += c;
+    }
+  }
+  return table;
+}
 
 /// Result of running the caprisk binary.
 struct CommandResult {

@@ -1,4 +1,4 @@
-// caprisk command line: run, validate, devices. Exit codes: 0 success, 1 runtime failure,
+// caprisk command line: run, stress, validate, merge, devices. Exit codes: 0 success, 1 runtime failure,
 // 2 usage or config error.
 #include <boost/program_options.hpp>
 
@@ -13,6 +13,7 @@
 
 #include "host/config/checks.h"
 #include "host/config/config.h"
+#include "host/config/overrides.h"
 #include "host/run/pipeline.h"
 #include "host/cuda/devices.h"
 #include "host/io/output_files.h"
@@ -34,6 +35,9 @@ const char* const usage_text =
     "\n"
     "commands:\n"
     "  run CONFIG [options]   simulate the scenario and write percentile tables\n"
+    "  stress CONFIG [--only NAME]...\n"
+    "                         run the base and the config's stresses over the same paths,\n"
+    "                         with paired differences and their confidence intervals\n"
     "  validate CONFIG        check a scenario config and print a summary\n"
     "  merge SHARDS...        combine the partial results of run --shard k/n\n"
     "  devices                list CUDA devices, or say why there are none\n"
@@ -107,6 +111,51 @@ void print_validate_summary(const Scenario& s) {
       std::cout << (i ? ", " : "") << s.funding.deals[site.funded_by[i]].name;
     std::cout << ")\n";
   }
+  if (!s.groups.empty()) {
+    std::cout << "groups:     " << s.groups.size() << "\n";
+    for (const auto& group : s.groups) {
+      std::cout << "  - " << group.name << ": ";
+      for (std::size_t i = 0; i < group.sites.size(); ++i)
+        std::cout << (i ? ", " : "") << s.sites[group.sites[i]].name;
+      std::cout << "\n";
+    }
+  }
+  if (!s.stresses.empty()) {
+    std::cout << "stresses:   " << s.stresses.size() << " (each checked; run with caprisk stress)\n";
+    for (const auto& stress : s.stresses)
+      std::cout << "  - " << stress.name
+                << (stress.description.empty() ? "" : ": " + stress.description) << "\n";
+  }
+  if (!s.overrides.empty()) {
+    std::cout << "overrides:  " << s.overrides.size() << "\n";
+    for (const auto& o : s.overrides) std::cout << "  " << o.origin << "\n";
+  }
+}
+
+/// --set and --shift options: repeatable, PATH=VALUE / PATH=MONTHS.
+void add_override_options(po::options_description& options) {
+  options.add_options()(
+      "set", po::value<std::vector<std::string>>()->composing(),
+      "PATH=VALUE: put a YAML value at a config path, e.g. "
+      "'supply.suppliers[SK hynix].ramp_delay_months=6' (repeatable)")(
+      "shift", po::value<std::vector<std::string>>()->composing(),
+      "PATH=MONTHS: move every point of a schedule, e.g. 'funding.deals[Oracle].tranches=12' "
+      "(repeatable)");
+}
+
+/// The overrides of the command line: every --set in the order given, then every --shift
+/// (sets edit the config's values, shifts then move the schedules: docs/ANALYSIS.md).
+std::vector<Override> parse_overrides(const po::variables_map& vm) {
+  std::vector<Override> overrides;
+  for (const auto& [name, kind] : {std::pair{"set", Override::Kind::set},
+                                   std::pair{"shift", Override::Kind::shift}})
+    if (vm.count(name))
+      for (const std::string& argument : vm[name].as<std::vector<std::string>>())
+        overrides.push_back(parse_override(kind, argument));
+  if (overrides.size() > max_overrides)
+    throw UserError("at most " + std::to_string(max_overrides) +
+                    " --set/--shift options per run; put larger edits in a config file");
+  return overrides;
 }
 
 /// Parses a command's arguments: `options`, plus positional arguments under `positional_name`
@@ -132,12 +181,14 @@ bool parse_arguments(const std::vector<std::string>& args, const po::options_des
 }
 
 int command_validate(const std::vector<std::string>& args) {
-  po::options_description options("caprisk validate CONFIG");
+  po::options_description options("caprisk validate CONFIG [--set PATH=VALUE]... [--shift PATH=MONTHS]...");
   options.add_options()("help,h", "show this help");
+  add_override_options(options);
   po::variables_map vm;
   if (!parse_arguments(args, options, "config", 1, vm)) return exit_ok;
   if (!vm.count("config")) throw UserError("validate: missing CONFIG (a scenario YAML file)");
-  const Scenario scenario = load_scenario(vm["config"].as<std::string>());
+  const std::string path = vm["config"].as<std::string>();
+  const Scenario scenario = parse_scenario(read_config_file(path), path, parse_overrides(vm));
   print_validate_summary(scenario);
   for (const std::string& warning : scenario_warnings(scenario))
     std::cerr << "caprisk: warning: " << warning << "\n";
@@ -170,8 +221,8 @@ int command_devices(const std::vector<std::string>& args) {
   return exit_ok;
 }
 
-po::options_description run_options() {
-  po::options_description options("caprisk run CONFIG [options]");
+po::options_description run_options(const char* title = "caprisk run CONFIG [options]") {
+  po::options_description options(title);
   options.add_options()("help,h", "show this help")("paths", po::value<std::string>(),
                                                     "number of paths (overrides scenario.paths)")(
       "seed", po::value<std::string>(), "random seed (overrides scenario.seed)")(
@@ -187,6 +238,7 @@ po::options_description run_options() {
       "shard", po::value<std::string>(), "k/n: compute slice k (from 0) of n for `caprisk merge`")(
       "allow-no-supply", "run even when no supply can ever reach the sites")(
       "quiet,q", "no headline table and no progress");
+  add_override_options(options);
   return options;
 }
 
@@ -236,6 +288,7 @@ RunOptions parse_run_options(const po::variables_map& vm) {
   }
   run.allow_no_supply = vm.count("allow-no-supply") > 0;
   run.quiet = vm.count("quiet") > 0;
+  run.overrides = parse_overrides(vm);
   return run;
 }
 
@@ -245,6 +298,21 @@ int command_run(const std::vector<std::string>& args) {
   if (!vm.count("config")) throw UserError("run: missing CONFIG (a scenario YAML file)");
   RunOptions run = parse_run_options(vm);
   run.command_line = "caprisk run";
+  for (const auto& a : args) run.command_line += " " + a;
+  return run_scenario(run);
+}
+
+int command_stress(const std::vector<std::string>& args) {
+  po::options_description options = run_options("caprisk stress CONFIG [options]");
+  options.add_options()("only", po::value<std::vector<std::string>>()->composing(),
+                        "run only this stress (repeatable; default: every stress of the config)");
+  po::variables_map vm;
+  if (!parse_arguments(args, options, "config", 1, vm)) return exit_ok;
+  if (!vm.count("config")) throw UserError("stress: missing CONFIG (a scenario YAML file)");
+  RunOptions run = parse_run_options(vm);
+  run.stress = true;
+  if (vm.count("only")) run.only = vm["only"].as<std::vector<std::string>>();
+  run.command_line = "caprisk stress";
   for (const auto& a : args) run.command_line += " " + a;
   return run_scenario(run);
 }
@@ -290,7 +358,9 @@ int dispatch(int argc, char** argv) {
   if (command == "validate") return command_validate(rest);
   if (command == "devices") return command_devices(rest);
   if (command == "merge") return command_merge(rest);
-  throw UserError("unknown command '" + command + "' (expected run, validate, merge or devices)");
+  if (command == "stress") return command_stress(rest);
+  throw UserError("unknown command '" + command +
+                  "' (expected run, stress, validate, merge or devices)");
 }
 
 }  // namespace

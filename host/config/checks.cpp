@@ -224,7 +224,8 @@ void supply_traps(const Scenario& s, std::vector<std::string>& out) {
 }  // namespace
 
 std::vector<std::string> scenario_warnings(const Scenario& s) {
-  std::vector<std::string> warnings = s.reader_warnings;
+  std::vector<std::string> warnings;
+  for (const Scenario::ReaderWarning& warning : s.reader_warnings) warnings.push_back(warning.text());
   for (const Site& site : s.sites) {
     if (all_zero_target(site)) continue;
     if (largest_value(site.power_schedule) <= 0 || site.power_availability.upper <= 0)

@@ -14,7 +14,9 @@
 #include <cstring>
 #include <numeric>
 
+#include "host/config/analysis_config.h"
 #include "host/config/cholesky.h"
+#include "host/config/overrides.h"
 #include "host/config/yaml_reader.h"
 
 namespace caprisk {
@@ -59,12 +61,15 @@ class ScenarioBuilder {
               "expected a mapping with keys scenario, supply, funding, sites at the "
               "top level, got " +
                   Reader::kind_name(root_));
-    r_.check_keys(root_, "", {"scenario", "correlation", "supply", "funding", "sites"});
+    r_.check_keys(root_, "",
+                  {"scenario", "correlation", "supply", "funding", "sites", "groups", "stresses"});
     read_scenario(r_.require(root_, "", "scenario"));
     if (root_["correlation"]) read_correlation(root_["correlation"]);
     read_supply(r_.require(root_, "", "supply"));
     read_funding(r_.require(root_, "", "funding"));
     read_sites(r_.require(root_, "", "sites"));
+    if (root_["groups"]) s_.groups = read_groups(r_, root_["groups"], s_.sites);
+    if (root_["stresses"]) s_.stresses = read_stresses(r_, root_["stresses"]);
     return std::move(s_);
   }
 
@@ -155,9 +160,10 @@ class ScenarioBuilder {
       } else {
         const YAML::Mark mark = list[i].Mark();
         s_.reader_warnings.push_back(
-            r_.file() + ":" + std::to_string(mark.line + 1) + ":" +
-            std::to_string(mark.column + 1) + ": " + path + ": " + list[i].Scalar() +
-            " is after the horizon's last month " + last + " and is not reported");
+            {r_.file() + ":" + std::to_string(mark.line + 1) + ":" +
+                 std::to_string(mark.column + 1),
+             path, list[i].Scalar() + " is after the horizon's last month " + last +
+                       " and is not reported"});
       }
     }
     if (s_.report_months.empty())
@@ -436,20 +442,103 @@ class ScenarioBuilder {
 
 }  // namespace
 
-Scenario parse_scenario(const std::string& yaml_text, const std::string& display_name) {
-  const YAML::Node root = parse_yaml_document(yaml_text, display_name);
-  Reader reader(display_name);
+namespace {
+
+/// The scenario of a document with `edits` applied (sets on the YAML, then shifts). An error
+/// inside an edited value is the edit's: it is named by the edit's origin (the --set as
+/// given, or the stress's file, line and field).
+Scenario build(const YAML::Node& document, const std::string& file,
+               const std::vector<Override>& edits) {
+  std::vector<std::string> canonical;
+  const YAML::Node root = edits.empty() ? document : apply_sets(document, edits, canonical);
+  Reader reader(file);
+  // The last edit that put the value at `field` there, or none (-1).
+  const auto edit_of = [&](const std::string& field) -> int {
+    for (std::size_t i = edits.size(); i-- > 0;) {
+      const std::string& path = canonical[i];
+      if (path.empty() || field.compare(0, path.size(), path) != 0) continue;
+      const char next = field.size() > path.size() ? field[path.size()] : '\0';
+      if (next == '\0' || next == '.' || next == '[') return static_cast<int>(i);
+    }
+    return -1;
+  };
   try {
     Scenario scenario = ScenarioBuilder(reader, root).build();
-    scenario.source_path = display_name;
+    scenario.source_path = file;
+    apply_shifts(scenario, edits);
+    for (Scenario::ReaderWarning& warning : scenario.reader_warnings)
+      if (const int i = edit_of(warning.field); i >= 0) warning.where = edits[i].origin;
     return scenario;
+  } catch (const ConfigError& e) {
+    if (const int i = edit_of(e.field()); i >= 0)
+      throw UserError(edits[i].origin + ": " + e.field() + ": " + e.message());
+    throw;
   } catch (const YAML::Exception& e) {
     // yaml-cpp only throws here on input our checks did not foresee; still the user's file.
     const int line = e.mark.is_null() ? 0 : e.mark.line + 1;
-    throw ConfigError(display_name, line, e.mark.is_null() ? 0 : e.mark.column + 1, "",
+    throw ConfigError(file, line, e.mark.is_null() ? 0 : e.mark.column + 1, "",
                       "unreadable YAML: " + e.msg);
   }
 }
+
+/// A stress may change values, not the shape of the outputs: the stressed tables must line
+/// up with the base's cell by cell.
+bool same_layout(const Scenario& a, const Scenario& b) {
+  if (a.sites.size() != b.sites.size() || a.groups.size() != b.groups.size()) return false;
+  for (std::size_t i = 0; i < a.sites.size(); ++i)
+    if (a.sites[i].name != b.sites[i].name) return false;
+  for (std::size_t g = 0; g < a.groups.size(); ++g)
+    if (a.groups[g].name != b.groups[g].name || a.groups[g].sites != b.groups[g].sites)
+      return false;
+  return a.report_months == b.report_months && a.percentiles == b.percentiles &&
+         a.horizon_months == b.horizon_months && a.start.year == b.start.year &&
+         a.start.month == b.start.month;
+}
+
+Scenario stressed_variant(const YAML::Node& document, const std::string& file,
+                          const Scenario& base, const Stress& stress);
+
+}  // namespace
+
+Scenario parse_scenario(const std::string& yaml_text, const std::string& display_name,
+                        const std::vector<Override>& overrides) {
+  const YAML::Node document = parse_yaml_document(yaml_text, display_name);
+  Scenario scenario = build(document, display_name, overrides);
+  scenario.overrides = overrides;
+  // Every stress must give a valid scenario of the same shape: checked now, so that a broken
+  // stress is found by validate, not after the base has run.
+  for (const Stress& stress : scenario.stresses)
+    stressed_variant(document, display_name, scenario, stress);
+  return scenario;
+}
+
+Scenario stressed(const std::string& yaml_text, const std::string& display_name,
+                  const Scenario& base, const Stress& stress) {
+  return stressed_variant(parse_yaml_document(yaml_text, display_name), display_name, base,
+                          stress);
+}
+
+namespace {
+
+Scenario stressed_variant(const YAML::Node& document, const std::string& file,
+                          const Scenario& base, const Stress& stress) {
+  for (const Override& edit : stress.edits)
+    if (edit.path == "scenario.seed" || edit.path == "scenario.paths")
+      throw UserError(edit.origin + ": a stress runs over the base's paths with the base's "
+                      "seed (that is what makes its differences paired); it cannot set " +
+                      edit.path);
+  std::vector<Override> edits = base.overrides;
+  edits.insert(edits.end(), stress.edits.begin(), stress.edits.end());
+  Scenario variant = build(document, file, edits);
+  if (!same_layout(base, variant))
+    throw UserError(stress.edits.front().origin + ": stress '" + stress.name +
+                    "' changes the scenario's sites, groups, report months, percentiles or "
+                    "horizon; a stress may change values, not what the tables hold");
+  variant.overrides = edits;
+  return variant;
+}
+
+}  // namespace
 
 std::string read_config_file(const std::string& path) {
   // stat first, and open without blocking: a FIFO or a device must be refused, not read.

@@ -3,6 +3,9 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
 
 #include "host/errors.h"
 #include "host/config/scenario.h"
@@ -20,8 +23,17 @@ std::string read_config_file(const std::string& path);
 /// field.
 Scenario load_scenario(const std::string& path);
 
-/// Same, from YAML text (tests); `display_name` stands for the file in messages.
-Scenario parse_scenario(const std::string& yaml_text, const std::string& display_name);
+/// Same, from YAML text; `display_name` stands for the file in messages. `overrides` (--set,
+/// --shift) are applied before the scenario is checked, and each stress of the config is
+/// checked on top of them.
+Scenario parse_scenario(const std::string& yaml_text, const std::string& display_name,
+                        const std::vector<Override>& overrides = {});
+
+/// The scenario of one stress of `base` (parsed from `yaml_text` with `base.overrides`): the
+/// base's edits, then the stress's. UserError naming the stress when it is invalid, changes
+/// the layout of the tables, or sets the seed or the path count.
+Scenario stressed(const std::string& yaml_text, const std::string& display_name,
+                  const Scenario& base, const Stress& stress);
 
 /// Parses "YYYY-MM"; returns false when malformed.
 bool parse_year_month(const std::string& text, YearMonth& out);

@@ -43,6 +43,18 @@ std::vector<double> cell_upper_bounds(const Scenario& s, PathLayout layout,
     }
     upper[layout.shortfall(sites, r)] = bound(program);
   }
+  for (int g = 0; g < layout.group_count; ++g) {
+    double group_months = 0;
+    for (int i : s.groups[g].sites)
+      for (int t = 0; t < months; ++t) group_months += target(i, t);
+    upper[layout.group_gw_months(g)] = bound(group_months);
+    for (int r = 0; r < layout.report_count; ++r) {
+      double group = 0;
+      for (int i : s.groups[g].sites) group += target(i, s.report_months[r]);
+      upper[layout.group_shortfall(g, r)] = bound(group);
+      upper[layout.group_all_short(g, r)] = 1.0;
+    }
+  }
   return upper;
 }
 
@@ -125,7 +137,8 @@ void FlatScenario::add_sites(const std::vector<Site>& sites) {
     p.funding_count = static_cast<int>(s.funded_by.size());
     funding_.insert(funding_.end(), s.funded_by.begin(), s.funded_by.end());
     p.final_target_gw = s.target_gw.back().value;
-    p.target_last_month = static_cast<int>(s.target_gw.back().month);
+    // The first whole month at or after the last point (a --shift may make it fractional).
+    p.target_last_month = static_cast<int>(std::ceil(s.target_gw.back().month));
     p.static_key = component_key("site", s.name.c_str());
     sites_.push_back(p);
   }
@@ -169,6 +182,11 @@ FlatScenario::FlatScenario(const Scenario& scenario) {
   add_sites(scenario.sites);
   report_months_ = scenario.report_months;
   tabulate(scenario.horizon_months, program);
+  for (const SiteGroup& group : scenario.groups) {
+    group_first_.push_back(static_cast<int>(group_sites_.size()));
+    group_sites_.insert(group_sites_.end(), group.sites.begin(), group.sites.end());
+  }
+  group_first_.push_back(static_cast<int>(group_sites_.size()));
 
   view_.horizon_months = scenario.horizon_months;
   view_.site_count = static_cast<int>(sites_.size());
@@ -186,6 +204,9 @@ FlatScenario::FlatScenario(const Scenario& scenario) {
   view_.target_by_month = target_by_month_.data();
   view_.packaging_cap_by_month =
       packaging_cap_by_month_.empty() ? nullptr : packaging_cap_by_month_.data();
+  view_.group_count = static_cast<int>(scenario.groups.size());
+  view_.group_first = group_first_.data();
+  view_.group_sites = group_sites_.empty() ? nullptr : group_sites_.data();
   view_.program = program;
   view_.copula = flatten_copula(scenario.correlation);
   spec_.layout = layout();

@@ -18,7 +18,9 @@ class FlatScenario {
   FlatScenario& operator=(const FlatScenario&) = delete;
 
   const ScenarioView& view() const { return view_; }
-  PathLayout layout() const { return PathLayout{view_.site_count, view_.report_count}; }
+  PathLayout layout() const {
+    return PathLayout{view_.site_count, view_.report_count, view_.group_count};
+  }
   /// What the reducers need: the layout, the percentiles and every cell's upper bound.
   const ReductionSpec& reduction_spec() const { return spec_; }
 
@@ -32,6 +34,8 @@ class FlatScenario {
   const std::vector<int>& report_months() const { return report_months_; }
   const std::vector<double>& target_by_month() const { return target_by_month_; }
   const std::vector<double>& packaging_cap_by_month() const { return packaging_cap_by_month_; }
+  const std::vector<int>& group_first() const { return group_first_; }
+  const std::vector<int>& group_sites() const { return group_sites_; }
 
  private:
   ScheduleRef add_schedule(const Schedule& schedule);
@@ -50,6 +54,8 @@ class FlatScenario {
   std::vector<int> report_months_;
   std::vector<double> target_by_month_;
   std::vector<double> packaging_cap_by_month_;
+  std::vector<int> group_first_;
+  std::vector<int> group_sites_;
   ScenarioView view_{};
   ReductionSpec spec_;
 };

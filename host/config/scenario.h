@@ -96,6 +96,29 @@ struct Site {
   Distribution power_fails = make_bernoulli(0.0);
 };
 
+/// One what-if edit: --set PATH=VALUE or --shift PATH=MONTHS (host/config/overrides.h).
+struct Override {
+  enum class Kind { set, shift };
+  Kind kind = Kind::set;
+  std::string path;    ///< as written: supply.suppliers[SK hynix].ramp_delay_months
+  std::string value;   ///< YAML text (set) or a number of months (shift)
+  std::string origin;  ///< how messages name it: "--set PATH=VALUE", or the stress's location
+};
+
+/// A named stress of the config: edits applied together to the base scenario, run over the
+/// same paths (caprisk stress).
+struct Stress {
+  std::string name;
+  std::string description;
+  std::vector<Override> edits;  ///< sets, then shifts, as the config lists them
+};
+
+/// Sites reported together, like ALL (`groups:`).
+struct SiteGroup {
+  std::string name;
+  std::vector<int> sites;  ///< site indices, in the order the config lists them
+};
+
 struct Scenario {
   std::string source_path;
   std::string name;
@@ -110,8 +133,18 @@ struct Scenario {
   Supply supply;
   Funding funding;
   std::vector<Site> sites;
+  std::vector<SiteGroup> groups;
+  std::vector<Stress> stresses;
+  /// The --set and --shift edits applied to the file (recorded in summary.json).
+  std::vector<Override> overrides;
   /// What the reader accepted but will not use, as warnings (scenario_warnings() adds them).
-  std::vector<std::string> reader_warnings;
+  struct ReaderWarning {
+    std::string where;    ///< FILE:LINE:COLUMN, or the override that put the value there
+    std::string field;    ///< the config path
+    std::string message;
+    std::string text() const { return where + ": " + field + ": " + message; }
+  };
+  std::vector<ReaderWarning> reader_warnings;
 };
 
 }  // namespace caprisk

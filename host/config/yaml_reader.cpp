@@ -54,6 +54,24 @@ std::string name_problem(const std::string& text) {
   return "";
 }
 
+std::string did_you_mean(const std::string& wrong, const std::vector<std::string>& names) {
+  std::string best;
+  std::size_t best_distance = 3;
+  for (const std::string& name : names)
+    if (const std::size_t d = edit_distance(wrong, name); d < best_distance) {
+      best_distance = d;
+      best = name;
+    }
+  if (best.empty() && !wrong.empty()) {  // else the one name that starts with it: 'Abilene'
+    for (const std::string& name : names)
+      if (name.compare(0, wrong.size(), wrong) == 0) {
+        if (!best.empty()) return "";
+        best = name;
+      }
+  }
+  return best.empty() ? "" : " (did you mean '" + best + "'?)";
+}
+
 std::size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<std::size_t> row(b.size() + 1);
   std::iota(row.begin(), row.end(), 0);
@@ -116,17 +134,7 @@ void Reader::check_keys(const YAML::Node& map, const std::string& field,
       if (entry.second.IsNull()) fail(key_node, path, "no value given after '" + key + ":'");
       continue;
     }
-    std::string best;
-    std::size_t best_distance = 3;
-    for (const auto& candidate : allowed) {
-      const std::size_t distance = edit_distance(key, candidate);
-      if (distance < best_distance) {
-        best_distance = distance;
-        best = candidate;
-      }
-    }
-    std::string message = "unknown key '" + key + "'";
-    if (!best.empty()) message += " (did you mean '" + best + "'?)";
+    const std::string message = "unknown key '" + key + "'" + did_you_mean(key, allowed);
     std::string listing;
     for (const auto& candidate : allowed) listing += (listing.empty() ? "" : ", ") + candidate;
     fail(key_node, path, message + "; allowed keys: " + listing);

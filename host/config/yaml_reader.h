@@ -98,6 +98,10 @@ std::string name_problem(const std::string& text);
 /// Levenshtein distance, for "did you mean".
 std::size_t edit_distance(const std::string& a, const std::string& b);
 
+/// " (did you mean 'x'?)" for the closest of `names` within two edits of `wrong` (else the
+/// only one that starts with it), or "".
+std::string did_you_mean(const std::string& wrong, const std::vector<std::string>& names);
+
 /// The YAML document of a config's text, after the whole-file checks (NUL bytes, CR-only line
 /// ends, nesting, a second document); ConfigError naming the file otherwise.
 YAML::Node parse_yaml_document(const std::string& text, const std::string& file);

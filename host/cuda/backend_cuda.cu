@@ -62,8 +62,11 @@ class DeviceScenario {
         report_months_(flat.report_months().data(), flat.report_months().size()),
         target_by_month_(flat.target_by_month().data(), flat.target_by_month().size()),
         packaging_cap_by_month_(flat.packaging_cap_by_month().data(),
-                                flat.packaging_cap_by_month().size()) {
-    ScenarioView view = flat.view();
+                                flat.packaging_cap_by_month().size()),
+        group_first_(flat.group_first().data(), flat.group_first().size()),
+        group_sites_(flat.group_sites().data(), flat.group_sites().size()) {
+    view_ = flat.view();
+    ScenarioView& view = view_;
     view.points = points_.data();
     view.suppliers = suppliers_.data();
     view.deals = deals_.data();
@@ -74,10 +77,16 @@ class DeviceScenario {
     view.target_by_month = target_by_month_.data();
     view.packaging_cap_by_month =
         flat.packaging_cap_by_month().empty() ? nullptr : packaging_cap_by_month_.data();
-    CAPRISK_CUDA_TRY(kernels::set_constant_scenario(view));
+    view.group_first = group_first_.data();
+    view.group_sites = flat.group_sites().empty() ? nullptr : group_sites_.data();
+    bind();
   }
+  /// Makes this the scenario the kernels read (one at a time: the variants of a stress run
+  /// each bind theirs before their launch).
+  void bind() const { CAPRISK_CUDA_TRY(kernels::set_constant_scenario(view_)); }
 
  private:
+  ScenarioView view_;
   DeviceBuffer<SchedulePoint> points_;
   DeviceBuffer<SupplierParams> suppliers_;
   DeviceBuffer<DealParams> deals_;
@@ -87,6 +96,8 @@ class DeviceScenario {
   DeviceBuffer<int> report_months_;
   DeviceBuffer<double> target_by_month_;
   DeviceBuffer<double> packaging_cap_by_month_;
+  DeviceBuffer<int> group_first_;
+  DeviceBuffer<int> group_sites_;
 };
 
 /// Launches paths [first, first + count) into `out` at column offset `offset`.
@@ -202,6 +213,7 @@ std::function<void(std::uint64_t, std::uint64_t, const PathOutput&)> make_cuda_c
   return [state, seed, layout, device](std::uint64_t first, std::uint64_t count,
                                        const PathOutput& out) {
     CAPRISK_CUDA_TRY(cudaSetDevice(device));
+    state->scenario.bind();
     launch(seed, first, count, 0, PathOutput{state->values.data(), state->codes.data(), count});
     // The chunk is cell-major with stride `count` on both sides: two plain copies.
     CAPRISK_CUDA_TRY(

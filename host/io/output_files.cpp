@@ -131,7 +131,8 @@ constexpr char current_link[] = "current";
 }  // namespace
 
 std::vector<std::string_view> output_entry_names() {
-  return {"percentiles.csv", "attribution.csv", "targets.csv", "summary.json"};
+  return {"percentiles.csv", "attribution.csv", "targets.csv", "stress",
+          "stress_compare.csv", "summary.json"};
 }
 
 OutputDirectory::OutputDirectory(std::string path) : path_(std::move(path)) {

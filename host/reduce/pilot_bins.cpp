@@ -105,7 +105,7 @@ void StreamingReducer::place_root_bins(const double* values, std::uint64_t count
     levels.push_back((static_cast<double>(rank) + 0.5) / static_cast<double>(n));
   const auto budget = static_cast<std::size_t>(std::max(2, limits_.root_bins / 2));
   std::vector<double> sample(count);
-  for (std::size_t c = 0; c < cells_.size(); ++c) {
+  for (std::size_t c = 0; c < static_cast<std::size_t>(spec_.quantile_cells()); ++c) {
     const CellAccumulator& cell = cells_[c];
     CAPRISK_EXPECTS(!cell.root->complete && std::all_of(cell.root->counts.begin(),
                                                          cell.root->counts.end(),
@@ -114,6 +114,10 @@ void StreamingReducer::place_root_bins(const double* values, std::uint64_t count
     std::copy_n(values + c * stride, count, sample.begin());
     std::sort(sample.begin(), sample.end());
     std::vector<double> edges = pilot_edges(sample, levels, budget);
+    // No value exceeds the cell's upper bound: an edge above it (just above an atom at the
+    // bound, such as a group's all-short indicator at 1) would only add an empty bin, and put
+    // the root's range outside the cell's, which a saved state must not have.
+    edges.erase(std::upper_bound(edges.begin(), edges.end(), cell.upper), edges.end());
     if (edges.empty()) continue;
     cells_[c].root = std::make_unique<HistogramNode>(std::move(edges), cell.scale);
   }

@@ -9,12 +9,35 @@
 
 namespace caprisk {
 
+/// A run's outputs are `variants` whole layouts side by side (one for a plain run; the base
+/// and each stress of a stress run, over the same paths), then `difference_blocks` layouts'
+/// worth of value cells that only need moments (the paired differences of a stress run). A
+/// difference cell holds d + U, U the upper bound of the same cell of block 0 (the base), so
+/// that it is never negative; the reducer reports the moments of d, and P(d > 0).
 struct ReductionSpec {
-  PathLayout layout{};
+  PathLayout layout{};  ///< of one variant
   std::vector<double> percentiles;  ///< in [0, 100], increasing
-  /// Largest possible value of every value cell (PathLayout's numbering), from the config's
-  /// bounds: 0 <= shortfall <= target, GW-months <= the sum of targets, months late <= T.
+  /// Largest possible value of every value cell (PathLayout's numbering, block after block),
+  /// from the config's bounds: 0 <= shortfall <= target, GW-months <= the sum of targets,
+  /// months late <= T.
   std::vector<double> upper;
+  int variants = 1;
+  int difference_blocks = 0;
+
+  int value_cells() const { return (variants + difference_blocks) * layout.value_count(); }
+  int code_cells() const { return variants * layout.code_count(); }
+  /// Cells below this get percentiles; the difference blocks after them, moments only.
+  int quantile_cells() const { return variants * layout.value_count(); }
+  /// What stands for 0 in value cell c: U for a difference cell, else 0.
+  double zero_of(int c) const {
+    return c < quantile_cells() ? 0.0
+                                : upper[static_cast<std::size_t>((c - quantile_cells()) %
+                                                                 layout.value_count())];
+  }
+  /// Bytes of one path's outputs.
+  double bytes_per_path() const {
+    return static_cast<double>(value_cells()) * sizeof(double) + code_cells();
+  }
 };
 
 }  // namespace caprisk

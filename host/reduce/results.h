@@ -42,6 +42,17 @@ struct RunResults {
   std::vector<std::uint64_t> censored_counts;                ///< per site
 };
 
+/// The paired difference of one value cell, stressed - base, over a run's paths (a stress run
+/// simulates both on every path, with the same random numbers).
+struct PairedDifference {
+  double mean = 0;
+  double sd = 0;  ///< sample standard deviation of the per-path differences
+  /// The 95% confidence interval of the mean difference (normal, mean +- 1.96 sd / sqrt(n)).
+  double ci_low = 0;
+  double ci_high = 0;
+  double p_positive = 0;  ///< share of paths where the stressed value is the larger
+};
+
 /// Reduces the samples (sorting columns in place) into the run's tables.
 RunResults reduce(SampleStore& samples, const std::vector<double>& percentiles, int threads);
 

@@ -22,10 +22,16 @@ double fixed_scale(double upper) {
 }  // namespace
 
 StreamingLimits limits_for(PathLayout layout) {
+  ReductionSpec spec;
+  spec.layout = layout;
+  return limits_for(spec);
+}
+
+StreamingLimits limits_for(const ReductionSpec& spec) {
   StreamingLimits limits;
   constexpr double budget_bytes = 512.0 * 1024 * 1024;
   constexpr double bytes_per_bin = 32;  // count, min, max, 128-bit sum
-  const double cells = std::max(1, layout.value_count());
+  const double cells = std::max(1, spec.quantile_cells());
   while (limits.root_bins > 256 && cells * limits.root_bins * bytes_per_bin > budget_bytes)
     limits.root_bins /= 2;
   return limits;
@@ -34,7 +40,8 @@ StreamingLimits limits_for(PathLayout layout) {
 StreamingReducer::StreamingReducer(ReductionSpec spec, std::uint64_t paths, StreamingLimits limits)
     : spec_(std::move(spec)), limits_(limits), layout_(spec_.layout), paths_(paths) {
   const std::vector<double>& upper = spec_.upper;
-  CAPRISK_EXPECTS(upper.size() == static_cast<std::size_t>(layout_.value_count()),
+  CAPRISK_EXPECTS(upper.size() == static_cast<std::size_t>(spec_.value_cells()) &&
+                      spec_.variants >= 1 && spec_.difference_blocks >= 0,
                   "a reduction spec without one upper bound per value cell");
   cells_.resize(upper.size());
   for (std::size_t c = 0; c < upper.size(); ++c) {
@@ -42,11 +49,15 @@ StreamingReducer::StreamingReducer(ReductionSpec spec, std::uint64_t paths, Stre
     cell.upper = upper[c];
     cell.scale = fixed_scale(upper[c]);
     cell.spread_scale = upper[c] > 0 ? 1099511627776.0 / upper[c] : 1.0;  // 2^40 / upper
-    cell.root = std::make_unique<HistogramNode>(0.0, upper[c], limits_.root_bins, cell.scale);
+    cell.zero = spec_.zero_of(static_cast<int>(c));
+    // A moments-only cell keeps a root of one bin that nothing is routed to.
+    const int bins = quantiles(c) ? limits_.root_bins : 1;
+    cell.root = std::make_unique<HistogramNode>(0.0, upper[c], bins, cell.scale);
   }
-  binding_counts_.assign(static_cast<std::size_t>(layout_.site_count * layout_.report_count),
+  binding_counts_.assign(static_cast<std::size_t>(spec_.variants * layout_.site_count *
+                                                  layout_.report_count),
                          std::array<std::uint64_t, binding_code_count>{});
-  censored_counts_.assign(static_cast<std::size_t>(layout_.site_count), 0);
+  censored_counts_.assign(static_cast<std::size_t>(spec_.variants * layout_.site_count), 0);
 }
 
 namespace {
@@ -76,7 +87,7 @@ void route(HistogramNode* node, double value) {
 void StreamingReducer::add_chunk(const double* values, const std::uint8_t* codes,
                                  std::uint64_t count, std::uint64_t stride, int threads) {
   const int thread_count = threads > 0 ? threads : omp_get_max_threads();
-  const int value_cells = layout_.value_count();
+  const int value_cells = spec_.value_cells();
   // A value outside [0, upper] would make the fixed-point sums wrong: never let one through.
   int out_of_range_cell = -1;
   // One thread per cell: each cell sees its values in path order, whatever the thread count.
@@ -97,26 +108,32 @@ void StreamingReducer::add_chunk(const double* values, const std::uint8_t* codes
             static_cast<Int128>(static_cast<long long>(value * cell.spread_scale + 0.5));
         cell.spread_sum += quantum;
         cell.spread_squares += quantum * quantum;
-        cell.positive += value > 0.0 ? 1 : 0;
+        cell.positive += value > cell.zero ? 1 : 0;
       }
-      route(cell.root.get(), value);
+      if (quantiles(static_cast<std::size_t>(c))) route(cell.root.get(), value);
     }
   }
   CAPRISK_EXPECTS(out_of_range_cell < 0,
                   "value cell " + std::to_string(out_of_range_cell) +
                       " received a value outside [0, its upper bound from the config]");
   if (pass_ != 1) return;
-  for (int site = 0; site < layout_.site_count; ++site) {
-    for (int report = 0; report < layout_.report_count; ++report) {
-      const std::uint8_t* column =
-          codes + static_cast<std::uint64_t>(layout_.binding(site, report)) * stride;
-      auto& counts = binding_counts_[layout_.binding(site, report)];
-      static_assert(binding_code_count == 4, "codes are masked to two bits");
-      for (std::uint64_t p = 0; p < count; ++p) ++counts[column[p] & 3];
+  const int binding_cells = layout_.site_count * layout_.report_count;
+  for (int v = 0; v < spec_.variants; ++v) {
+    const std::uint8_t* block =
+        codes + static_cast<std::uint64_t>(v * layout_.code_count()) * stride;
+    for (int site = 0; site < layout_.site_count; ++site) {
+      for (int report = 0; report < layout_.report_count; ++report) {
+        const std::uint8_t* column =
+            block + static_cast<std::uint64_t>(layout_.binding(site, report)) * stride;
+        auto& counts = binding_counts_[v * binding_cells + layout_.binding(site, report)];
+        static_assert(binding_code_count == 4, "codes are masked to two bits");
+        for (std::uint64_t p = 0; p < count; ++p) ++counts[column[p] & 3];
+      }
+      const std::uint8_t* censored =
+          block + static_cast<std::uint64_t>(layout_.censored(site)) * stride;
+      for (std::uint64_t p = 0; p < count; ++p)
+        censored_counts_[v * layout_.site_count + site] += censored[p];
     }
-    const std::uint8_t* censored =
-        codes + static_cast<std::uint64_t>(layout_.censored(site)) * stride;
-    for (std::uint64_t p = 0; p < count; ++p) censored_counts_[site] += censored[p];
   }
 }
 
@@ -184,7 +201,8 @@ bool StreamingReducer::finish_pass() {
   const std::vector<std::uint64_t> ranks = needed_ranks();
   bool resolved = true;
   std::uint64_t spare = limits_.spare_values;
-  for (auto& cell : cells_) {
+  for (int c = 0; c < spec_.quantile_cells(); ++c) {
+    CellAccumulator& cell = cells_[c];
     for (std::uint64_t rank : ranks) {
       double value = 0;
       if (!value_at(*cell.root, rank, value)) {
@@ -215,13 +233,53 @@ long double StreamingReducer::sum_from(const HistogramNode& node, std::uint64_t 
   return total;
 }
 
+ColumnSums StreamingReducer::column_sums(const CellAccumulator& cell) const {
+  const std::uint64_t n = paths_;
+  ColumnSums sums;
+  sums.sum = static_cast<double>(cell.sum.value(cell.scale));
+  // n * (sum of squared deviations) = n * S2 - S1^2, exactly in integers: with
+  // S1 = q n + r, it is n (S2 - q^2 n - 2 q r) - r^2, and every term stays below 2^122.
+  // A constant cell therefore has exactly sd 0.
+  const auto count = static_cast<Int128>(n);
+  const Int128 q = cell.spread_sum / count;
+  const Int128 r = cell.spread_sum % count;
+  const Int128 m = cell.spread_squares - q * q * count - 2 * q * r;
+  const long double deviations =
+      (static_cast<long double>(m) - static_cast<long double>(r * r) / static_cast<long double>(n)) /
+      (static_cast<long double>(cell.spread_scale) * cell.spread_scale);
+  sums.squared_deviations = static_cast<double>(std::max(0.0L, deviations));
+  sums.positive = cell.positive;
+  return sums;
+}
+
+CellStatistics StreamingReducer::moments_of(const CellAccumulator& cell) const {
+  const ColumnSums sums = column_sums(cell);
+  const auto n = static_cast<double>(paths_);
+  CellStatistics stats;
+  stats.paths = paths_;
+  // The mean of the values less `zero`, in the fixed-point integers: exactly 0 when every
+  // path's difference is 0.
+  FixedPointSum zeros;
+  zeros.add(cell.zero, cell.scale);
+  const Int128 above_zero = cell.sum.total - zeros.total * static_cast<Int128>(paths_);
+  stats.mean = static_cast<double>(static_cast<long double>(above_zero) / cell.scale / n);
+  stats.sd = paths_ > 1 ? std::sqrt(sums.squared_deviations / (n - 1)) : 0.0;
+  stats.p_positive = static_cast<double>(sums.positive) / n;
+  return stats;
+}
+
 RunResults StreamingReducer::results() const {
   RunResults results;
   results.layout = layout_;
   results.paths = paths_;
   const std::uint64_t n = paths_;
   const std::vector<std::uint64_t> ranks = needed_ranks();
-  for (const auto& cell : cells_) {
+  for (std::size_t c = 0; c < cells_.size(); ++c) {
+    const CellAccumulator& cell = cells_[c];
+    if (!quantiles(c)) {
+      results.cells.push_back(moments_of(cell));
+      continue;
+    }
     std::map<std::uint64_t, double> order_statistics;
     for (std::uint64_t rank : ranks) {
       double value = 0;
@@ -229,22 +287,7 @@ RunResults StreamingReducer::results() const {
                       "order statistic " + std::to_string(rank) + " unresolved after the last pass");
       order_statistics[rank] = value;
     }
-    ColumnSums sums;
-    const long double sum = cell.sum.value(cell.scale);
-    sums.sum = static_cast<double>(sum);
-    // n * (sum of squared deviations) = n * S2 - S1^2, exactly in integers: with
-    // S1 = q n + r, it is n (S2 - q^2 n - 2 q r) - r^2, and every term stays below 2^122.
-    // A constant cell therefore has exactly sd 0.
-    const auto count = static_cast<Int128>(n);
-    const Int128 q = cell.spread_sum / count;
-    const Int128 r = cell.spread_sum % count;
-    const Int128 m = cell.spread_squares - q * q * count - 2 * q * r;
-    const long double deviations =
-        (static_cast<long double>(m) -
-         static_cast<long double>(r * r) / static_cast<long double>(n)) /
-        (static_cast<long double>(cell.spread_scale) * cell.spread_scale);
-    sums.squared_deviations = static_cast<double>(std::max(0.0L, deviations));
-    sums.positive = cell.positive;
+    ColumnSums sums = column_sums(cell);
     const std::uint64_t tail = cvar_tail_count(n);
     const double tail_start = order_statistics.at(n - tail);
     sums.tail_excess = static_cast<double>(std::max(

@@ -25,10 +25,11 @@ struct CellAccumulator {
   double upper = 0;         ///< largest possible value, from the config
   double scale = 0;         ///< fixed-point scale of the sum
   double spread_scale = 0;  ///< 2^40 / upper: the quantum of the exact variance sums
+  double zero = 0;          ///< the value that stands for 0 (ReductionSpec::zero_of)
   FixedPointSum sum;
   Int128 spread_sum = 0;      ///< sum of a = round(x * spread_scale)
   Int128 spread_squares = 0;  ///< sum of a^2 (a <= 2^40, so 2^40 paths stay below 2^120)
-  std::uint64_t positive = 0;
+  std::uint64_t positive = 0;  ///< values above `zero`
   std::unique_ptr<HistogramNode> root;
 };
 
@@ -46,8 +47,10 @@ struct StreamingLimits {
   std::uint64_t spare_values = 524288;
 };
 
-/// Limits for a layout: root histograms within a fixed memory budget (512 MB at most, however
-/// many cells), so a scenario reporting every month of a long horizon costs passes, not memory.
+/// Limits for a spec (or one layout): root histograms within a fixed memory budget (512 MB at
+/// most, however many cells), so a scenario reporting every month of a long horizon costs
+/// passes, not memory.
+StreamingLimits limits_for(const ReductionSpec& spec);
 StreamingLimits limits_for(PathLayout layout);
 
 /// Streams chunks of per-path outputs through as many passes as the exact order statistics need.
@@ -101,14 +104,15 @@ class StreamingReducer {
   static std::unique_ptr<StreamingReducer> deserialized(std::string_view bytes,
                                                         const ReductionSpec& spec,
                                                         const std::string& what);
-  /// The largest state any run of a scenario with this layout can save (a file larger than
+  /// The largest state any run with this spec can save (a file larger than
   /// this is refused unread).
-  static std::uint64_t max_state_bytes(PathLayout layout);
+  static std::uint64_t max_state_bytes(const ReductionSpec& spec);
 
   const StreamingLimits& limits() const { return limits_; }
   /// A cell's root histogram (tests and diagnostics).
   const HistogramNode& root(int cell) const { return *cells_[static_cast<std::size_t>(cell)].root; }
   PathLayout layout() const { return layout_; }
+  const ReductionSpec& spec() const { return spec_; }
 
  private:
   /// The 0-based ranks a cell needs (percentiles, their intervals, CVaR's tail start).
@@ -119,6 +123,14 @@ class StreamingReducer {
   void plan_rank(HistogramNode& node, std::uint64_t rank, std::uint64_t& spare);
   /// Sum of the values with rank >= r in a node (r is resolved).
   long double sum_from(const HistogramNode& node, std::uint64_t rank) const;
+  /// Whether cell c gets percentiles (else only its moments: the difference blocks).
+  bool quantiles(std::size_t c) const {
+    return c < static_cast<std::size_t>(spec_.quantile_cells());
+  }
+  /// The sum, exact sum of squared deviations and positive count of a cell.
+  ColumnSums column_sums(const CellAccumulator& cell) const;
+  /// Mean, sd and P(> 0) of a moments-only cell.
+  CellStatistics moments_of(const CellAccumulator& cell) const;
 
   ReductionSpec spec_;
   StreamingLimits limits_;

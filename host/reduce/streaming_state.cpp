@@ -2,6 +2,7 @@
 // fields, checked on load against the reduction spec and the format's limits before anything
 // is allocated or used.
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <limits>
 
@@ -55,6 +56,12 @@ struct NodeExpectations {
   const StreamingLimits& limits;
 };
 
+/// The shortest text that reads back as `x` (a message must show why two bounds differ).
+std::string exact(double x) {
+  char text[32];
+  return std::string(text, std::to_chars(text, text + sizeof text, x).ptr);
+}
+
 bool finite_in(double x, double lo, double hi) {
   return std::isfinite(x) && x >= lo && x <= hi;
 }
@@ -70,8 +77,8 @@ std::unique_ptr<HistogramNode> load_shape(binary::Reader& in, bool root,
   const auto bins = in.get<int>("a histogram's bin count");
   const auto scale = in.get<double>("a histogram's scale");
   if (!finite_in(lower, 0.0, expect.cell_upper) || !finite_in(upper, lower, expect.cell_upper))
-    in.corrupt("a histogram's range [" + std::to_string(lower) + ", " + std::to_string(upper) +
-               "] lies outside its cell's [0, " + std::to_string(expect.cell_upper) + "]");
+    in.corrupt("a histogram's range [" + exact(lower) + ", " + exact(upper) +
+               "] lies outside its cell's [0, " + exact(expect.cell_upper) + "]");
   const int most_bins = root ? expect.limits.root_bins : expect.limits.refine_bins;
   if (bins < 1 || bins > most_bins || (!root && bins != expect.limits.refine_bins))
     in.corrupt("a histogram has " + std::to_string(bins) + " bins (expected " +
@@ -233,7 +240,8 @@ std::unique_ptr<StreamingReducer> StreamingReducer::load(binary::Reader& in,
   }
   reducer->censored_counts_ =
       in.get_vector<std::uint64_t>("the censored counts", reducer->censored_counts_.size());
-  if (reducer->censored_counts_.size() != static_cast<std::size_t>(layout.site_count) ||
+  if (reducer->censored_counts_.size() !=
+          static_cast<std::size_t>(spec.variants) * static_cast<std::size_t>(layout.site_count) ||
       std::any_of(reducer->censored_counts_.begin(), reducer->censored_counts_.end(),
                   [&](std::uint64_t c) { return c > paths; }))
     in.corrupt("the censored counts do not match the sites or the path count");
@@ -249,11 +257,11 @@ std::unique_ptr<StreamingReducer> StreamingReducer::deserialized(std::string_vie
   return reducer;
 }
 
-std::uint64_t StreamingReducer::max_state_bytes(PathLayout layout) {
+std::uint64_t StreamingReducer::max_state_bytes(const ReductionSpec& spec) {
   // Generous: every needed rank of every cell refined to the deepest level the passes reach,
   // plus the kept values; real states are far smaller.
-  const auto cells = static_cast<std::uint64_t>(std::max(1, layout.value_count()));
-  const StreamingLimits limits = limits_for(layout);
+  const auto cells = static_cast<std::uint64_t>(std::max(1, spec.value_cells()));
+  const StreamingLimits limits = limits_for(spec);
   const std::uint64_t per_root = 64 + static_cast<std::uint64_t>(limits.root_bins) * 64;
   const std::uint64_t per_refinement = 64 + static_cast<std::uint64_t>(max_refine_bins) * 64;
   constexpr std::uint64_t ranks = 64;

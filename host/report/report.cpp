@@ -8,7 +8,6 @@
 #include "kernels/schedule.h"
 
 namespace caprisk {
-namespace {
 
 std::string csv_field(const std::string& text) {
   if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
@@ -20,15 +19,13 @@ std::string csv_field(const std::string& text) {
   return quoted + "\"";
 }
 
-std::string entity_name(const Scenario& s, int entity) {
-  return entity < static_cast<int>(s.sites.size()) ? s.sites[entity].name : "ALL";
-}
-
 std::string percentile_label(double q) {
   std::string label = "p";  // (not "p" + ...: GCC 12 reports a false -Wrestrict there)
   label += format_number(q);
   return label;
 }
+
+namespace {
 
 void append_row(std::ostringstream& out, const std::string& site, const std::string& month,
                 const std::string& metric, const CellStatistics& c, const std::string& censored) {
@@ -50,6 +47,54 @@ std::string format_number(double value) {
   return std::string(buffer, result.ptr);
 }
 
+int entity_count(const PathLayout& layout) {
+  return layout.site_count + 1 + layout.group_count;
+}
+
+std::string entity_name(const Scenario& s, int entity) {
+  const int sites = static_cast<int>(s.sites.size());
+  if (entity < sites) return s.sites[entity].name;
+  return entity == sites ? "ALL" : s.groups[entity - sites - 1].name;
+}
+
+std::vector<int> entity_sites(const Scenario& s, int entity) {
+  const int sites = static_cast<int>(s.sites.size());
+  if (entity < sites) return {entity};
+  if (entity > sites) return s.groups[entity - sites - 1].sites;
+  std::vector<int> all(s.sites.size());
+  for (int i = 0; i < sites; ++i) all[i] = i;
+  return all;
+}
+
+int shortfall_cell(const PathLayout& layout, int entity, int report) {
+  return entity <= layout.site_count
+             ? layout.shortfall(entity, report)
+             : layout.group_shortfall(entity - layout.site_count - 1, report);
+}
+
+int gw_months_cell(const PathLayout& layout, int entity) {
+  return entity <= layout.site_count ? layout.gw_months(entity)
+                                     : layout.group_gw_months(entity - layout.site_count - 1);
+}
+
+std::vector<TableRow> table_rows(const Scenario& s, const PathLayout& layout) {
+  std::vector<TableRow> rows;
+  const std::string horizon_month = s.start.plus(s.horizon_months - 1).str();
+  for (int entity = 0; entity < entity_count(layout); ++entity) {
+    for (int report = 0; report < layout.report_count; ++report)
+      rows.push_back({entity, s.start.plus(s.report_months[report]).str(), "shortfall_gw",
+                      shortfall_cell(layout, entity, report)});
+    rows.push_back({entity, horizon_month, "shortfall_gw_months", gw_months_cell(layout, entity)});
+    if (entity < layout.site_count)
+      rows.push_back({entity, horizon_month, "months_late", layout.months_late(entity)});
+    if (entity > layout.site_count)  // a group: 1 when every site of it is short
+      for (int report = 0; report < layout.report_count; ++report)
+        rows.push_back({entity, s.start.plus(s.report_months[report]).str(), "all_sites_short",
+                        layout.group_all_short(entity - layout.site_count - 1, report)});
+  }
+  return rows;
+}
+
 std::string percentiles_csv(const Scenario& s, const RunResults& r) {
   const PathLayout& layout = r.layout;
   std::ostringstream out;
@@ -59,18 +104,13 @@ std::string percentiles_csv(const Scenario& s, const RunResults& r) {
     out << ',' << label << ',' << label << "_ci_low," << label << "_ci_high";
   }
   out << ",cvar95,p_positive,censored_share\n";
-  const std::string horizon_month = s.start.plus(s.horizon_months - 1).str();
-  for (int entity = 0; entity <= layout.site_count; ++entity) {
-    const std::string name = entity_name(s, entity);
-    for (int report = 0; report < layout.report_count; ++report)
-      append_row(out, name, s.start.plus(s.report_months[report]).str(), "shortfall_gw",
-                 r.cells[layout.shortfall(entity, report)], "");
-    append_row(out, name, horizon_month, "shortfall_gw_months", r.cells[layout.gw_months(entity)],
-               "");
-    if (entity < layout.site_count)
-      append_row(out, name, horizon_month, "months_late", r.cells[layout.months_late(entity)],
-                 format_number(static_cast<double>(r.censored_counts[entity]) /
-                               static_cast<double>(r.paths)));
+  for (const TableRow& row : table_rows(s, layout)) {
+    const bool late =
+        row.entity < layout.site_count && row.cell == layout.months_late(row.entity);
+    append_row(out, entity_name(s, row.entity), row.month, row.metric, r.cells[row.cell],
+               late ? format_number(static_cast<double>(r.censored_counts[row.entity]) /
+                                    static_cast<double>(r.paths))
+                    : "");
   }
   return out.str();
 }
@@ -79,20 +119,19 @@ std::string attribution_csv(const Scenario& s, const RunResults& r) {
   const PathLayout& layout = r.layout;
   std::ostringstream out;
   out << "site,month,paths,none,power,supply,funding\n";
-  auto row = [&](const std::string& name, int report, const BindingCounts& counts, double n) {
-    out << csv_field(name) << ',' << s.start.plus(s.report_months[report]).str() << ','
-        << r.paths;
-    for (int code : {binding_none, binding_power, binding_supply, binding_funding})
-      out << ',' << format_number(static_cast<double>(counts[code]) / n);
-    out << '\n';
-  };
-  const auto n = static_cast<double>(r.paths);
-  for (int site = 0; site < layout.site_count; ++site)
-    for (int report = 0; report < layout.report_count; ++report)
-      row(s.sites[site].name, report, r.binding_counts[layout.binding(site, report)], n);
-  // ALL: the shares of site-paths (each site of each path counted once).
-  for (int report = 0; report < layout.report_count; ++report)
-    row("ALL", report, program_binding_counts(r, report), n * layout.site_count);
+  for (int entity = 0; entity < entity_count(layout); ++entity) {
+    const std::vector<int> sites = entity_sites(s, entity);
+    // ALL and groups: the shares of site-paths (each of their sites on each path).
+    const double site_paths = static_cast<double>(r.paths) * static_cast<double>(sites.size());
+    for (int report = 0; report < layout.report_count; ++report) {
+      const BindingCounts counts = binding_counts_of(r, sites, report);
+      out << csv_field(entity_name(s, entity)) << ','
+          << s.start.plus(s.report_months[report]).str() << ',' << r.paths;
+      for (int code : {binding_none, binding_power, binding_supply, binding_funding})
+        out << ',' << format_number(static_cast<double>(counts[code]) / site_paths);
+      out << '\n';
+    }
+  }
   return out.str();
 }
 
@@ -100,7 +139,7 @@ std::string targets_csv(const Scenario& s, const RunResults& r) {
   const PathLayout& layout = r.layout;
   std::ostringstream out;
   out << "site,month,target_gw\n";
-  for (int entity = 0; entity <= layout.site_count; ++entity)
+  for (int entity = 0; entity < entity_count(layout); ++entity)
     for (int report = 0; report < layout.report_count; ++report)
       out << csv_field(entity_name(s, entity)) << ','
           << s.start.plus(s.report_months[report]).str() << ','
@@ -108,42 +147,36 @@ std::string targets_csv(const Scenario& s, const RunResults& r) {
   return out.str();
 }
 
-BindingCounts program_binding_counts(const RunResults& r, int report) {
+BindingCounts binding_counts_of(const RunResults& r, const std::vector<int>& sites, int report) {
   BindingCounts total{};
-  for (int site = 0; site < r.layout.site_count; ++site)
+  for (int site : sites)
     for (int code = 0; code < binding_code_count; ++code)
       total[code] += r.binding_counts[r.layout.binding(site, report)][code];
   return total;
 }
 
 double target_at(const Scenario& s, int entity, int month) {
-  auto of_site = [&](const Site& site) {
-    return schedule_value(site.target_gw.data(), static_cast<int>(site.target_gw.size()), month);
-  };
-  if (entity < static_cast<int>(s.sites.size())) return of_site(s.sites[entity]);
   double total = 0;
-  for (const Site& site : s.sites) total += of_site(site);
+  for (int i : entity_sites(s, entity)) {
+    const Site& site = s.sites[i];
+    total += schedule_value(site.target_gw.data(), static_cast<int>(site.target_gw.size()), month);
+  }
   return total;
 }
 
 SiteOutlook site_outlook(const Scenario& s, const RunResults& r, int entity) {
   const PathLayout& layout = r.layout;
   const int last = layout.report_count - 1;
+  const std::vector<int> sites = entity_sites(s, entity);
   SiteOutlook o;
-  o.target_gw = 0;
-  if (entity < layout.site_count) {
-    o.target_gw = s.sites[entity].target_gw.back().value;
+  for (int i : sites) o.target_gw += s.sites[i].target_gw.back().value;
+  if (entity < layout.site_count)
     o.reach_share = 1.0 - static_cast<double>(r.censored_counts[entity]) /
                               static_cast<double>(r.paths);
-  } else {
-    for (const Site& site : s.sites) o.target_gw += site.target_gw.back().value;
-  }
-  o.p_short = r.cells[layout.shortfall(entity, last)].p_positive;
+  o.p_short = r.cells[shortfall_cell(layout, entity, last)].p_positive;
   BindingCounts counts{};
   for (int report = 0; report <= last; ++report) {
-    const BindingCounts at = entity < layout.site_count
-                                 ? r.binding_counts[layout.binding(entity, report)]
-                                 : program_binding_counts(r, report);
+    const BindingCounts at = binding_counts_of(r, sites, report);
     for (int code = 0; code < binding_code_count; ++code) counts[code] += at[code];
   }
   const std::uint64_t short_months = counts[binding_power] + counts[binding_supply] +
@@ -158,9 +191,6 @@ SiteOutlook site_outlook(const Scenario& s, const RunResults& r, int entity) {
   return o;
 }
 
-namespace {
-
-/// Up to six report months, evenly spread, always including the first and the last.
 std::vector<int> headline_reports(int report_count) {
   const int shown = std::min(report_count, 6);
   if (shown == 1) return {report_count - 1};
@@ -169,14 +199,13 @@ std::vector<int> headline_reports(int report_count) {
   return picked;
 }
 
-}  // namespace
-
 std::string headline_table(const Scenario& s, const RunResults& r) {
   const PathLayout& layout = r.layout;
   const std::vector<int> reports = headline_reports(layout.report_count);
   const std::string last_month = s.start.plus(s.report_months[layout.report_count - 1]).str();
   std::size_t width = 4;
   for (const auto& site : s.sites) width = std::max(width, site.name.size());
+  for (const auto& group : s.groups) width = std::max(width, group.name.size());
   std::ostringstream out;
   char cell[96];
   out << "Shortfall (GW) over " << r.paths << " paths: P50 / P95 at each report month\n";
@@ -188,7 +217,7 @@ std::string headline_table(const Scenario& s, const RunResults& r) {
     out << cell;
   }
   out << '\n';
-  for (int entity = 0; entity <= layout.site_count; ++entity) {
+  for (int entity = 0; entity < entity_count(layout); ++entity) {
     const std::string name = entity_name(s, entity);
     const SiteOutlook o = site_outlook(s, r, entity);
     char reach[16] = "     -";
@@ -200,7 +229,7 @@ std::string headline_table(const Scenario& s, const RunResults& r) {
                   reach, cause);
     out << name << std::string(width - std::min(width, name.size()), ' ') << cell;
     for (int report : reports) {
-      const CellStatistics& c = r.cells[layout.shortfall(entity, report)];
+      const CellStatistics& c = r.cells[shortfall_cell(layout, entity, report)];
       std::snprintf(cell, sizeof cell, "  %7.3f/%7.3f", c.p50, c.p95);
       out << cell;
     }
@@ -220,7 +249,7 @@ std::string headline_table(const Scenario& s, const RunResults& r) {
     const std::string row = std::string("  ") + name;
     out << row << std::string(width + 39 - std::min(width + 39, row.size()), ' ');
     for (int report : reports) {
-      const BindingCounts counts = program_binding_counts(r, report);
+      const BindingCounts counts = binding_counts_of(r, entity_sites(s, layout.site_count), report);
       const std::uint64_t short_months =
           counts[binding_power] + counts[binding_supply] + counts[binding_funding];
       if (short_months == 0) {
@@ -242,10 +271,10 @@ std::string headline_table(const Scenario& s, const RunResults& r) {
 nlohmann::json headline_json(const Scenario& s, const RunResults& r) {
   const PathLayout& layout = r.layout;
   nlohmann::json sites = nlohmann::json::object();
-  for (int entity = 0; entity <= layout.site_count; ++entity) {
+  for (int entity = 0; entity < entity_count(layout); ++entity) {
     nlohmann::json months = nlohmann::json::object();
     for (int report = 0; report < layout.report_count; ++report) {
-      const CellStatistics& c = r.cells[layout.shortfall(entity, report)];
+      const CellStatistics& c = r.cells[shortfall_cell(layout, entity, report)];
       months[s.start.plus(s.report_months[report]).str()] = {{"mean_shortfall_gw", c.mean},
                                                              {"p50_shortfall_gw", c.p50},
                                                              {"p95_shortfall_gw", c.p95},
@@ -258,7 +287,7 @@ nlohmann::json headline_json(const Scenario& s, const RunResults& r) {
 
 nlohmann::json outlook_json(const Scenario& s, const RunResults& r) {
   nlohmann::json sites = nlohmann::json::object();
-  for (int entity = 0; entity <= r.layout.site_count; ++entity) {
+  for (int entity = 0; entity < entity_count(r.layout); ++entity) {
     const SiteOutlook o = site_outlook(s, r, entity);
     nlohmann::json row = {{"target_gw", o.target_gw},
                           {"p_short_at_last_report", o.p_short},

@@ -80,12 +80,11 @@ void save_checkpoint(const BatchOptions& options, const Scenario& scenario,
 /// Loads a checkpoint and checks that it belongs to this run; grows it to `paths` if asked.
 BatchState load_checkpoint(const BatchOptions& options, const Scenario& scenario,
                            const ReductionSpec& spec) {
-  const PathLayout layout = spec.layout;
   const std::string& path = options.checkpoint_path;
   const std::string what = "checkpoint " + path;
   const std::string payload =
       binary::read_sealed_file(binary::FileKind::checkpoint, path,
-                               StreamingReducer::max_state_bytes(layout) + (1 << 16));
+                               StreamingReducer::max_state_bytes(spec) + (1 << 16));
   binary::Reader in(payload, what);
   // Whether the checkpoint is this run's is checked before its state is parsed against this
   // run's scenario, so that another config's checkpoint is named as such.
@@ -94,9 +93,9 @@ BatchState load_checkpoint(const BatchOptions& options, const Scenario& scenario
       throw UserError(what + ": written by caprisk " + saved.version + ", this is caprisk " +
                       version_text() + "; start afresh without --resume");
     if (saved.config_sha256 != options.config_sha256)
-      throw UserError(what + ": written for another config (SHA-256 " +
-                      saved.config_sha256.substr(0, 12) + "..., this config has " +
-                      options.config_sha256.substr(0, 12) + "...)");
+      throw UserError(what + ": written for another config, or for other --set/--shift " +
+                      "overrides or stresses (run identity " + saved.config_sha256.substr(0, 12) +
+                      "..., this run's is " + options.config_sha256.substr(0, 12) + "...)");
     if (saved.seed != scenario.seed)
       throw UserError(what + ": written for seed " + std::to_string(saved.seed) +
                       ", this run has seed " + std::to_string(scenario.seed));
@@ -139,15 +138,27 @@ CheckpointContents parse_checkpoint(
   return saved;
 }
 
-RunResults run_batch(const Scenario& scenario, const FlatScenario& flat,
-                     const BatchOptions& options, const ChunkSimulator& simulate,
-                     BatchReport& report) {
-  const PathLayout layout = flat.layout();
+PathSource single_source(const FlatScenario& flat, std::uint64_t seed, int threads,
+                         ChunkSimulator simulate) {
+  PathSource source;
+  source.spec = flat.reduction_spec();
+  source.pilot = [&flat, seed, threads](std::uint64_t first, std::uint64_t count,
+                                        const PathOutput& out) {
+    simulate_cpu(flat, seed, first, count, out, threads, nullptr);
+  };
+  source.simulate = std::move(simulate);
+  return source;
+}
+
+RunResults run_batch(const Scenario& scenario, const PathSource& source,
+                     const BatchOptions& options, BatchReport& report) {
+  const ReductionSpec& spec = source.spec;
+  const ChunkSimulator& simulate = source.simulate;
   const bool checkpoints = !options.checkpoint_path.empty();
   BatchState state;
   PathOutputs pilot;  // every path's outputs, when the pilot simulated the whole run
   if (options.resume && checkpoints && std::filesystem::exists(options.checkpoint_path)) {
-    state = load_checkpoint(options, scenario, flat.reduction_spec());
+    state = load_checkpoint(options, scenario, spec);
     if (!options.quiet)
       std::cerr << "caprisk: resuming from " << options.checkpoint_path << " (pass "
                 << state.reducer->pass() << ", path " << state.next_path << " of " << scenario.paths
@@ -156,7 +167,7 @@ RunResults run_batch(const Scenario& scenario, const FlatScenario& flat,
     if (options.resume && !options.quiet)
       std::cerr << "caprisk: no checkpoint at " << options.checkpoint_path
                 << " yet: starting from the beginning\n";
-    state.reducer = fresh_reducer(scenario, flat, options.threads, &pilot);
+    state.reducer = fresh_reducer(scenario.paths, source, &pilot);
     report.pilot_paths = pilot.count;
     // Only a whole run's outputs are worth keeping, and only when the chunks would be the same.
     if (!options.reuse_pilot || pilot.count < scenario.paths) pilot = PathOutputs{};
@@ -165,8 +176,8 @@ RunResults run_batch(const Scenario& scenario, const FlatScenario& flat,
 
   const StopSignals signals;
   const std::uint64_t chunk = std::max<std::uint64_t>(1, options.chunk_paths);
-  std::vector<double> values(static_cast<std::size_t>(layout.value_count()) * chunk);
-  std::vector<std::uint8_t> codes(static_cast<std::size_t>(layout.code_count()) * chunk);
+  std::vector<double> values(static_cast<std::size_t>(spec.value_cells()) * chunk);
+  std::vector<std::uint8_t> codes(static_cast<std::size_t>(spec.code_cells()) * chunk);
   const bool show_progress = !options.quiet && ::isatty(STDERR_FILENO);
   const auto started = std::chrono::steady_clock::now();
   int chunks_since_checkpoint = 0;
@@ -191,10 +202,10 @@ RunResults run_batch(const Scenario& scenario, const FlatScenario& flat,
       }
       const std::uint64_t count = std::min(chunk, scenario.paths - state.next_path);
       if (state.next_path + count <= pilot.count) {  // the same numbers, already computed
-        for (int c = 0; c < layout.value_count(); ++c)
+        for (int c = 0; c < spec.value_cells(); ++c)
           std::copy_n(pilot.values.data() + c * pilot.count + state.next_path, count,
                       values.data() + c * count);
-        for (int c = 0; c < layout.code_count(); ++c)
+        for (int c = 0; c < spec.code_cells(); ++c)
           std::copy_n(pilot.codes.data() + c * pilot.count + state.next_path, count,
                       codes.data() + c * count);
       } else {
@@ -240,10 +251,8 @@ namespace {
 
 /// Paths the pilot simulates: the whole run when its outputs fit in 64 MB (a run that small
 /// then costs one simulation), else pilot_paths, and never more than 256 MB of outputs.
-std::uint64_t pilot_path_count(std::uint64_t paths, PathLayout layout) {
-  const std::uint64_t bytes_per_path =
-      static_cast<std::uint64_t>(layout.value_count()) * sizeof(double) +
-      static_cast<std::uint64_t>(layout.code_count());
+std::uint64_t pilot_path_count(std::uint64_t paths, const ReductionSpec& spec) {
+  const auto bytes_per_path = static_cast<std::uint64_t>(spec.bytes_per_path());
   if (paths <= (std::uint64_t{64} << 20) / bytes_per_path) return paths;
   // At most 256 MB of pilot outputs, like a chunk: a layout of many cells gets fewer pilot
   // paths (coarser bins, perhaps a pass more), never a memory spike.
@@ -254,18 +263,16 @@ std::uint64_t pilot_path_count(std::uint64_t paths, PathLayout layout) {
 
 }  // namespace
 
-std::unique_ptr<StreamingReducer> fresh_reducer(const Scenario& scenario, const FlatScenario& flat,
-                                                int threads, PathOutputs* pilot) {
-  const PathLayout layout = flat.layout();
-  auto reducer =
-      std::make_unique<StreamingReducer>(flat.reduction_spec(), scenario.paths, limits_for(layout));
+std::unique_ptr<StreamingReducer> fresh_reducer(std::uint64_t paths, const PathSource& source,
+                                                PathOutputs* pilot) {
+  const ReductionSpec& spec = source.spec;
+  auto reducer = std::make_unique<StreamingReducer>(spec, paths, limits_for(spec));
   PathOutputs outputs;
-  outputs.count = pilot_path_count(scenario.paths, layout);
-  outputs.values.resize(static_cast<std::size_t>(layout.value_count()) * outputs.count);
-  outputs.codes.resize(static_cast<std::size_t>(layout.code_count()) * outputs.count);
-  simulate_cpu(flat, scenario.seed, 0, outputs.count,
-               PathOutput{outputs.values.data(), outputs.codes.data(), outputs.count}, threads,
-               nullptr);
+  outputs.count = pilot_path_count(paths, spec);
+  outputs.values.resize(static_cast<std::size_t>(spec.value_cells()) * outputs.count);
+  outputs.codes.resize(static_cast<std::size_t>(spec.code_cells()) * outputs.count);
+  source.pilot(0, outputs.count,
+               PathOutput{outputs.values.data(), outputs.codes.data(), outputs.count});
   reducer->place_root_bins(outputs.values.data(), outputs.count, outputs.count);
   if (pilot != nullptr) *pilot = std::move(outputs);
   return reducer;
@@ -274,10 +281,10 @@ std::unique_ptr<StreamingReducer> fresh_reducer(const Scenario& scenario, const 
 /// One pass over paths [begin, end) in chunks, without checkpoints.
 void pass_over_range(StreamingReducer& reducer, std::uint64_t begin, std::uint64_t end,
                      std::uint64_t chunk_paths, int threads, const ChunkSimulator& simulate) {
-  const PathLayout layout = reducer.layout();
+  const ReductionSpec& spec = reducer.spec();
   const std::uint64_t chunk = std::max<std::uint64_t>(1, chunk_paths);
-  std::vector<double> values(static_cast<std::size_t>(layout.value_count()) * chunk);
-  std::vector<std::uint8_t> codes(static_cast<std::size_t>(layout.code_count()) * chunk);
+  std::vector<double> values(static_cast<std::size_t>(spec.value_cells()) * chunk);
+  std::vector<std::uint8_t> codes(static_cast<std::size_t>(spec.code_cells()) * chunk);
   for (std::uint64_t first = begin; first < end; first += chunk) {
     const std::uint64_t count = std::min(chunk, end - first);
     simulate(first, count, PathOutput{values.data(), codes.data(), count});
@@ -285,21 +292,18 @@ void pass_over_range(StreamingReducer& reducer, std::uint64_t begin, std::uint64
   }
 }
 
-std::unique_ptr<StreamingReducer> first_pass_slice(const Scenario& scenario,
-                                                   const FlatScenario& flat, std::uint64_t begin,
-                                                   std::uint64_t end, std::uint64_t chunk_paths,
-                                                   int threads, const ChunkSimulator& simulate) {
-  auto reducer = fresh_reducer(scenario, flat, threads);
-  pass_over_range(*reducer, begin, end, chunk_paths, threads, simulate);
+std::unique_ptr<StreamingReducer> first_pass_slice(std::uint64_t paths, const PathSource& source,
+                                                   std::uint64_t begin, std::uint64_t end,
+                                                   std::uint64_t chunk_paths, int threads) {
+  auto reducer = fresh_reducer(paths, source);
+  pass_over_range(*reducer, begin, end, chunk_paths, threads, source.simulate);
   return reducer;
 }
 
-RunResults finish_after_first_pass(const Scenario& scenario, const FlatScenario&,
-                                   StreamingReducer& reducer, std::uint64_t chunk_paths,
-                                   int threads, const ChunkSimulator& simulate,
-                                   BatchReport& report) {
+RunResults finish_after_first_pass(StreamingReducer& reducer, const PathSource& source,
+                                   std::uint64_t chunk_paths, int threads, BatchReport& report) {
   while (!reducer.finish_pass()) {
-    pass_over_range(reducer, 0, scenario.paths, chunk_paths, threads, simulate);
+    pass_over_range(reducer, 0, reducer.paths(), chunk_paths, threads, source.simulate);
     report.peak_kept_values = std::max(report.peak_kept_values, reducer.kept_values());
   }
   report.passes = reducer.pass();

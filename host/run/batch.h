@@ -59,12 +59,26 @@ CheckpointContents parse_checkpoint(
 using ChunkSimulator =
     std::function<void(std::uint64_t first, std::uint64_t count, const PathOutput& out)>;
 
-/// Runs the scenario through the streaming reducer, chunk by chunk with `simulate` (the CPU
-/// backend, or the CUDA backend copying chunks back), and returns its tables; throws
-/// Interrupted on SIGINT/SIGTERM after saving a checkpoint (when there is a checkpoint path).
-RunResults run_batch(const Scenario& scenario, const FlatScenario& flat,
-                     const BatchOptions& options, const ChunkSimulator& simulate,
-                     BatchReport& report);
+/// What a batch streams: every path's outputs, laid out as `spec` says (one scenario's, or
+/// the stacked variants of a stress run, host/run/variants.h).
+struct PathSource {
+  ReductionSpec spec;
+  /// The CPU model, for the pilot: every backend, rank and shard places the same bins.
+  ChunkSimulator pilot;
+  /// The run's backend (the CPU model, or the CUDA backend copying chunks back).
+  ChunkSimulator simulate;
+};
+
+/// The source of one flattened scenario: its own spec, the CPU model with `threads` for the
+/// pilot, and `simulate` for the chunks.
+PathSource single_source(const FlatScenario& flat, std::uint64_t seed, int threads,
+                         ChunkSimulator simulate);
+
+/// Runs the scenario's paths (scenario.paths, scenario.seed) through the streaming reducer,
+/// chunk by chunk from `source`, and returns its tables; throws Interrupted on SIGINT/SIGTERM
+/// after saving a checkpoint (when there is a checkpoint path).
+RunResults run_batch(const Scenario& scenario, const PathSource& source,
+                     const BatchOptions& options, BatchReport& report);
 
 /// Paths of the pilot that places the reducer's root bins: the run's first paths, simulated by
 /// the CPU model whatever the backend, so that every backend, rank and shard places the same
@@ -79,26 +93,23 @@ struct PathOutputs {
   std::vector<std::uint8_t> codes;
 };
 
-/// A reducer for a fresh run, its root bins placed by the pilot; the pilot's outputs are
-/// handed to `pilot` when it is given.
-std::unique_ptr<StreamingReducer> fresh_reducer(const Scenario& scenario, const FlatScenario& flat,
-                                                int threads, PathOutputs* pilot = nullptr);
+/// A reducer for a fresh run of `paths` paths, its root bins placed by the pilot; the pilot's
+/// outputs are handed to `pilot` when it is given.
+std::unique_ptr<StreamingReducer> fresh_reducer(std::uint64_t paths, const PathSource& source,
+                                                PathOutputs* pilot = nullptr);
 
 /// One pass of `reducer` over paths [begin, end), in chunks (no checkpoints).
 void pass_over_range(StreamingReducer& reducer, std::uint64_t begin, std::uint64_t end,
                      std::uint64_t chunk_paths, int threads, const ChunkSimulator& simulate);
 
-/// The first pass over paths [begin, end) only (a shard of a run of scenario.paths paths).
-std::unique_ptr<StreamingReducer> first_pass_slice(const Scenario& scenario,
-                                                   const FlatScenario& flat, std::uint64_t begin,
-                                                   std::uint64_t end, std::uint64_t chunk_paths,
-                                                   int threads, const ChunkSimulator& simulate);
+/// The first pass over paths [begin, end) only (a shard of a run of `paths` paths).
+std::unique_ptr<StreamingReducer> first_pass_slice(std::uint64_t paths, const PathSource& source,
+                                                   std::uint64_t begin, std::uint64_t end,
+                                                   std::uint64_t chunk_paths, int threads);
 
 /// Finishes a reducer whose first pass covers every path (merged shards) through the refining
 /// passes, and returns the tables.
-RunResults finish_after_first_pass(const Scenario& scenario, const FlatScenario& flat,
-                                   StreamingReducer& reducer, std::uint64_t chunk_paths,
-                                   int threads, const ChunkSimulator& simulate,
-                                   BatchReport& report);
+RunResults finish_after_first_pass(StreamingReducer& reducer, const PathSource& source,
+                                   std::uint64_t chunk_paths, int threads, BatchReport& report);
 
 }  // namespace caprisk

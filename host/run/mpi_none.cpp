@@ -26,8 +26,8 @@ std::vector<std::string> gather_to_root(const std::string& text, const MpiWorld&
   return {text};
 }
 
-RunResults run_mpi_batch(const Scenario&, const FlatScenario&, std::uint64_t, int,
-                         const ChunkSimulator&, const MpiWorld&, BatchReport&) {
+RunResults run_mpi_batch(std::uint64_t, const PathSource&, std::uint64_t, int, const MpiWorld&,
+                         BatchReport&) {
   throw RuntimeFailure("internal: MPI run in a build without MPI");
 }
 

@@ -85,10 +85,10 @@ std::vector<std::string> gather_to_root(const std::string& text, const MpiWorld&
   return all;
 }
 
-RunResults run_mpi_batch(const Scenario& scenario, const FlatScenario& flat,
-                         std::uint64_t chunk_paths, int threads, const ChunkSimulator& simulate,
-                         const MpiWorld& world, BatchReport& report) {
-  const auto [begin, end] = shard_range(scenario.paths, static_cast<std::uint64_t>(world.rank()),
+RunResults run_mpi_batch(std::uint64_t paths, const PathSource& source, std::uint64_t chunk_paths,
+                         int threads, const MpiWorld& world, BatchReport& report) {
+  const ReductionSpec& spec = source.spec;
+  const auto [begin, end] = shard_range(paths, static_cast<std::uint64_t>(world.rank()),
                                         static_cast<std::uint64_t>(world.size()));
   // Rank 0 places the root bins and sends them to the others, so that ranks on machines whose
   // CPUs round the model's last bits differently still fill the same bins.
@@ -96,19 +96,19 @@ RunResults run_mpi_batch(const Scenario& scenario, const FlatScenario& flat,
   std::string placed;
   if (world.rank() == 0) {
     PathOutputs pilot;
-    reducer = fresh_reducer(scenario, flat, threads, &pilot);
+    reducer = fresh_reducer(paths, source, &pilot);
     report.pilot_paths = pilot.count;
     placed = serialize(*reducer);
   }
   broadcast_bytes(placed);
-  if (world.rank() != 0) reducer = deserialize(placed, flat.reduction_spec());
+  if (world.rank() != 0) reducer = deserialize(placed, spec);
   for (;;) {
-    pass_over_range(*reducer, begin, end, chunk_paths, threads, simulate);
+    pass_over_range(*reducer, begin, end, chunk_paths, threads, source.simulate);
     std::string state;
     int finished = 0;
     if (world.rank() == 0) {
       for (int r = 1; r < world.size(); ++r)
-        reducer->merge_pass(*deserialize(receive_bytes(r), flat.reduction_spec()));
+        reducer->merge_pass(*deserialize(receive_bytes(r), spec));
       finished = reducer->finish_pass() ? 1 : 0;
       report.peak_kept_values = std::max(report.peak_kept_values, reducer->kept_values());
       if (!finished) state = serialize(*reducer);
@@ -118,7 +118,7 @@ RunResults run_mpi_batch(const Scenario& scenario, const FlatScenario& flat,
     MPI_Bcast(&finished, 1, MPI_INT, 0, MPI_COMM_WORLD);
     if (finished) break;
     broadcast_bytes(state);
-    if (world.rank() != 0) reducer = deserialize(state, flat.reduction_spec());
+    if (world.rank() != 0) reducer = deserialize(state, spec);
   }
   report.passes = reducer->pass();
   return world.rank() == 0 ? reducer->results() : RunResults{};

@@ -39,8 +39,7 @@ std::vector<std::string> gather_to_root(const std::string& text, const MpiWorld&
 
 /// Runs every pass over this rank's path range, combining the ranks' states after each pass.
 /// Rank 0 returns the tables; the other ranks return empty results.
-RunResults run_mpi_batch(const Scenario& scenario, const FlatScenario& flat,
-                         std::uint64_t chunk_paths, int threads, const ChunkSimulator& simulate,
-                         const MpiWorld& world, BatchReport& report);
+RunResults run_mpi_batch(std::uint64_t paths, const PathSource& source, std::uint64_t chunk_paths,
+                         int threads, const MpiWorld& world, BatchReport& report);
 
 }  // namespace caprisk

@@ -14,7 +14,11 @@
 #include "host/cuda/devices.h"
 #include "host/errors.h"
 #include "host/report/report.h"
+#include "host/config/overrides.h"
+#include "host/config/yaml_reader.h"
+#include "host/report/compare.h"
 #include "host/run/backend_cpu.h"
+#include "host/run/variants.h"
 #include "host/version.h"
 
 namespace caprisk {
@@ -64,10 +68,9 @@ ConfigSource read_config(const std::string& path) {
   return source;
 }
 
-std::uint64_t chunk_size(const FlatScenario& flat, const std::string& backend,
+std::uint64_t chunk_size(const ReductionSpec& spec, const std::string& backend,
                          std::uint64_t requested, std::uint64_t paths) {
-  const double bytes_per_path = static_cast<double>(flat.layout().value_count() * sizeof(double) +
-                                                    flat.layout().code_count());
+  const double bytes_per_path = spec.bytes_per_path();
   if (requested > 0) {
     const std::uint64_t chunk = std::min(requested, paths);
     if (static_cast<double>(chunk) * bytes_per_path > max_chunk_bytes)
@@ -96,36 +99,85 @@ void RunDetails::take(const BatchReport& report) {
 
 RunSetup::RunSetup(const RunOptions& options, int device, bool announce)
     : options_(options), config_(read_config(options.config_path)), device_(device) {
-  scenario_ = parse_scenario(config_.text, config_.path);
+  scenario_ = parse_scenario(config_.text, config_.path, options_.overrides);
   if (options_.paths) scenario_.paths = *options_.paths;
   if (options_.seed) scenario_.seed = *options_.seed;
   refuse_if_no_supply(scenario_, options_.allow_no_supply);
   if (announce)  // even with --quiet: a warning is not progress
     for (const std::string& warning : scenario_warnings(scenario_))
       std::cerr << "caprisk: warning: " << warning << "\n";
-  finish_setup(announce && !options_.quiet);
+  finish_setup(announce);
 }
 
-RunSetup::RunSetup(const RunOptions& options, const std::string& expected_sha256,
+RunSetup::RunSetup(const RunOptions& options, const std::string& expected_identity,
                    std::uint64_t seed, std::uint64_t paths)
     : options_(options), config_(read_config(options.config_path)) {
-  if (config_.sha256 != expected_sha256)
-    throw UserError(config_.path +
-                    ": this config is not the one the shards were run with "
-                    "(SHA-256 differs); pass the original with --config");
-  scenario_ = parse_scenario(config_.text, config_.path);
+  scenario_ = parse_scenario(config_.text, config_.path, options_.overrides);
   scenario_.seed = seed;
   scenario_.paths = paths;
   options_.backend = "cpu";  // the refining passes run on the CPU
   finish_setup(false);
+  if (identity_ != expected_identity)
+    throw UserError(config_.path +
+                    ": this config is not the one the shards were run with (its SHA-256, with "
+                    "the shards' overrides and stresses, differs); pass the original with "
+                    "--config");
 }
 
 void RunSetup::finish_setup(bool announce) {
+  config_sha256_ = options_.overrides.empty()
+                       ? config_.sha256
+                       : sha256_hex(config_.text + "\n# caprisk overrides\n" +
+                                    overrides_text(options_.overrides));
+  identity_ = config_sha256_;
   flat_ = std::make_unique<FlatScenario>(scenario_);
-  chunk_size(*flat_, "cpu", options_.chunk_paths, scenario_.paths);  // refuses before any output
-  backend_ = choose_backend(options_.backend, device_, announce);
+  spec_ = flat_->reduction_spec();
+  if (options_.stress) set_up_stresses(announce);
+  chunk_size(spec_, "cpu", options_.chunk_paths, scenario_.paths);  // refuses before any output
+  backend_ = choose_backend(options_.backend, device_, announce && !options_.quiet);
   threads_ = options_.threads > 0 ? options_.threads : omp_get_max_threads();
-  chunk_ = chunk_size(*flat_, backend_, options_.chunk_paths, scenario_.paths);
+  chunk_ = chunk_size(spec_, backend_, options_.chunk_paths, scenario_.paths);
+}
+
+void RunSetup::set_up_stresses(bool announce) {
+  const std::vector<Stress>& all = scenario_.stresses;
+  if (all.empty())
+    throw UserError(config_.path +
+                    ": no stresses to run: the config has no `stresses:` list "
+                    "(docs/ANALYSIS.md shows how to write one)");
+  std::vector<std::string> names;
+  for (const Stress& stress : all) names.push_back(stress.name);
+  std::string listing;
+  for (const std::string& name : names) listing += (listing.empty() ? "" : ", ") + name;
+  std::vector<bool> chosen(all.size(), options_.only.empty());
+  for (const std::string& name : options_.only) {
+    const auto it = std::find(names.begin(), names.end(), name);
+    if (it == names.end())
+      throw UserError("--only " + name + ": " + config_.path + " has no stress of that name" +
+                      did_you_mean(name, names) + "; its stresses: " + listing);
+    chosen[static_cast<std::size_t>(it - names.begin())] = true;
+  }
+  std::string selection;
+  const std::vector<std::string> base_warnings = scenario_warnings(scenario_);
+  for (std::size_t k = 0; k < all.size(); ++k) {
+    if (!chosen[k]) continue;
+    stresses_.push_back(all[k]);
+    Scenario variant = stressed(config_.text, config_.path, scenario_, all[k]);
+    variant.paths = scenario_.paths;
+    variant.seed = scenario_.seed;
+    if (announce)  // what the stress adds to the base's warnings
+      for (const std::string& warning : scenario_warnings(variant))
+        if (std::find(base_warnings.begin(), base_warnings.end(), warning) == base_warnings.end())
+          std::cerr << "caprisk: warning: stress " << all[k].name << ": " << warning << "\n";
+    stressed_.push_back(std::move(variant));
+    selection += "\n" + all[k].name;
+  }
+  for (const Scenario& variant : stressed_)
+    stressed_flats_.push_back(std::make_unique<FlatScenario>(variant));
+  std::vector<const FlatScenario*> variants{flat_.get()};
+  for (const auto& flat : stressed_flats_) variants.push_back(flat.get());
+  spec_ = stacked_spec(variants);
+  identity_ = sha256_hex(config_sha256_ + "\n# caprisk stress" + selection);
 }
 
 std::string RunSetup::out_dir() const {
@@ -141,6 +193,23 @@ ChunkSimulator RunSetup::simulator(const FlatScenario& flat, std::string& device
   };
 }
 
+PathSource RunSetup::path_source(std::string& device_name) const {
+  if (stresses_.empty()) return single_source(*flat_, scenario_.seed, threads_, simulator(*flat_, device_name));
+  std::vector<ChunkSimulator> pilots;
+  std::vector<ChunkSimulator> backends;
+  std::vector<const FlatScenario*> variants{flat_.get()};
+  for (const auto& flat : stressed_flats_) variants.push_back(flat.get());
+  for (const FlatScenario* flat : variants) {
+    pilots.push_back(single_source(*flat, scenario_.seed, threads_, nullptr).pilot);
+    backends.push_back(simulator(*flat, device_name));
+  }
+  PathSource source;
+  source.spec = spec_;
+  source.pilot = stacked_simulator(std::move(pilots), spec_);
+  source.simulate = stacked_simulator(std::move(backends), spec_);
+  return source;
+}
+
 BatchOptions RunSetup::batch_options() const {
   BatchOptions batch;
   batch.threads = threads_;
@@ -150,7 +219,7 @@ BatchOptions RunSetup::batch_options() const {
   batch.resume = options_.resume;
   batch.quiet = options_.quiet;
   batch.reuse_pilot = backend_ == "cpu";
-  batch.config_sha256 = config_.sha256;
+  batch.config_sha256 = identity_;
   batch.resume_hint =
       options_.command_line +
       (options_.command_line.find("--resume") == std::string::npos ? " --resume" : "");
@@ -159,14 +228,28 @@ BatchOptions RunSetup::batch_options() const {
   return batch;
 }
 
-void RunSetup::write_outputs(OutputDirectory& out, const RunResults& results,
+void RunSetup::write_outputs(OutputDirectory& out, const RunResults& all_results,
                              const RunDetails& details, double wall_seconds) const {
   const Scenario& s = scenario_;
+  // A stress run's results hold every variant: the base's tables are block 0.
+  const bool stress_run = !stresses_.empty();
+  const RunResults results = stress_run ? variant_results(all_results, spec_, 0) : all_results;
+  std::vector<StressOutcome> outcomes;
+  for (std::size_t k = 0; k < stresses_.size(); ++k) {
+    const int v = static_cast<int>(k) + 1;
+    outcomes.push_back(StressOutcome{&stresses_[k], &stressed_[k],
+                                     variant_results(all_results, spec_, v),
+                                     paired_differences(all_results, spec_, v)});
+  }
+  nlohmann::json overrides = nlohmann::json::array();
+  for (const Override& o : options_.overrides) overrides.push_back(o.origin);
   const nlohmann::json summary = {
       {"caprisk_version", CAPRISK_VERSION},
       {"caprisk_commit", CAPRISK_GIT_COMMIT},
       {"config", config_.path},
-      {"config_sha256", config_.sha256},
+      {"config_sha256", config_sha256_},
+      {"config_file_sha256", config_.sha256},
+      {"overrides", overrides},
       {"scenario", s.name},
       {"seed", s.seed},
       {"paths", s.paths},
@@ -194,16 +277,25 @@ void RunSetup::write_outputs(OutputDirectory& out, const RunResults& results,
       {"paths_per_second",
        static_cast<double>(s.paths) / std::max(details.simulation_seconds, 1e-9)},
       {"headline", headline_json(s, results)},
-      {"outlook", outlook_json(s, results)}};
+      {"outlook", outlook_json(s, results)},
+      {"stresses", stresses_json(s, outcomes)}};
   out.stage("percentiles.csv", percentiles_csv(s, results));
   out.stage("attribution.csv", attribution_csv(s, results));
   out.stage("targets.csv", targets_csv(s, results));
+  for (const StressOutcome& o : outcomes) {
+    const std::string folder = "stress/" + o.stress->name + "/";
+    out.stage(folder + "percentiles.csv", percentiles_csv(*o.scenario, o.results));
+    out.stage(folder + "attribution.csv", attribution_csv(*o.scenario, o.results));
+    out.stage(folder + "targets.csv", targets_csv(*o.scenario, o.results));
+  }
+  if (stress_run) out.stage("stress_compare.csv", stress_compare_csv(s, results, outcomes));
   // Invalid UTF-8 (a command-line path, say) is replaced, never a failure after the run.
   out.stage("summary.json",
             summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   out.commit();
   if (!options_.quiet) {
     std::cout << headline_table(s, results);
+    if (stress_run) std::cout << stress_table(s, results, outcomes);
     std::printf("%llu paths in %.2f s on %s; results in %s/\n",
                 static_cast<unsigned long long>(s.paths), wall_seconds, backend_.c_str(),
                 out.path().c_str());

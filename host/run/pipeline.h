@@ -38,6 +38,9 @@ struct RunOptions {
   bool allow_no_supply = false;
   bool quiet = false;
   std::string command_line;
+  std::vector<Override> overrides;  ///< --set / --shift, in the order given
+  bool stress = false;              ///< caprisk stress: the base and its stresses, paired
+  std::vector<std::string> only;    ///< --only: these stresses (every one when empty)
 };
 
 /// A config file read once: its bytes and their SHA-256 (what checkpoints, shards and
@@ -78,14 +81,26 @@ class RunSetup {
   /// applies --paths and --seed, prints the scenario's warnings (unless `quiet`), and picks
   /// the backend for `device`. `announce` prints the backend choice (rank 0 only).
   RunSetup(const RunOptions& options, int device, bool announce);
-  /// For merge: the config the shards name, with their seed and path count.
-  RunSetup(const RunOptions& options, const std::string& expected_sha256, std::uint64_t seed,
+  /// For merge: the config the shards name (with the overrides and stresses in `options`),
+  /// with their seed and path count; UserError unless its run identity is `expected_identity`.
+  RunSetup(const RunOptions& options, const std::string& expected_identity, std::uint64_t seed,
            std::uint64_t paths);
 
   const RunOptions& options() const { return options_; }
   const ConfigSource& config() const { return config_; }
   const Scenario& scenario() const { return scenario_; }
   const FlatScenario& flat() const { return *flat_; }
+  /// SHA-256 of the config's bytes and, when there are any, of the overrides (summary.json's
+  /// config_sha256).
+  const std::string& config_sha256() const { return config_sha256_; }
+  /// What checkpoints and shards name the run by: config_sha256(), and which stresses a
+  /// stress run holds.
+  const std::string& run_identity() const { return identity_; }
+  /// The stresses of a stress run, in the config's order, and their scenarios (empty else).
+  const std::vector<Stress>& stresses() const { return stresses_; }
+  const std::vector<Scenario>& stressed_scenarios() const { return stressed_; }
+  /// The run's reduction: the scenario's own, or the stacked variants of a stress run.
+  const ReductionSpec& spec() const { return spec_; }
   const std::string& backend() const { return backend_; }
   int device() const { return device_; }
   int threads() const { return threads_; }
@@ -96,6 +111,9 @@ class RunSetup {
   /// The chosen backend as a chunk simulator of a flattened scenario (this run's, or a
   /// variant of it over the same paths); `device_name` receives the GPU's name.
   ChunkSimulator simulator(const FlatScenario& flat, std::string& device_name) const;
+  /// The run's paths as the batch streams them (spec(): one scenario, or the stacked
+  /// variants), from the chosen backend.
+  PathSource path_source(std::string& device_name) const;
   /// The batch options of a streamed run of this setup.
   BatchOptions batch_options() const;
 
@@ -105,11 +123,19 @@ class RunSetup {
 
  private:
   void finish_setup(bool announce);
+  /// The stresses `options_` asks for (stress runs), their scenarios and the stacked spec.
+  void set_up_stresses(bool announce);
 
   RunOptions options_;
   ConfigSource config_;
+  std::string config_sha256_;
+  std::string identity_;
   Scenario scenario_;
   std::unique_ptr<FlatScenario> flat_;
+  std::vector<Stress> stresses_;
+  std::vector<Scenario> stressed_;
+  std::vector<std::unique_ptr<FlatScenario>> stressed_flats_;
+  ReductionSpec spec_;
   std::string backend_ = "cpu";
   int device_ = 0;
   int threads_ = 1;
@@ -118,7 +144,7 @@ class RunSetup {
 
 /// Paths per chunk: `requested`, or 16384 on the CPU and 1M on a GPU, never more than 256 MB
 /// of outputs and never more than the run's paths; UserError above 1 GiB of buffers.
-std::uint64_t chunk_size(const FlatScenario& flat, const std::string& backend,
+std::uint64_t chunk_size(const ReductionSpec& spec, const std::string& backend,
                          std::uint64_t requested, std::uint64_t paths);
 
 double seconds_since(std::chrono::steady_clock::time_point start);

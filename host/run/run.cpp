@@ -33,13 +33,21 @@ int run_shard(const RunSetup& setup) {
   check_folder_can_be_written(folder, "--out");
   const auto [begin, end] = shard_range(scenario.paths, options.shard_index, options.shard_count);
   std::string device_name;
-  const ChunkSimulator simulate = setup.simulator(setup.flat(), device_name);
+  const PathSource source = setup.path_source(device_name);
   const auto started = std::chrono::steady_clock::now();
-  const auto reducer = first_pass_slice(scenario, setup.flat(), begin, end, setup.chunk_paths(),
-                                        setup.threads(), simulate);
-  const ShardHeader header{CAPRISK_VERSION_TEXT, setup.config().sha256, setup.config().path,
-                           scenario.seed,        scenario.paths,        options.shard_index,
-                           options.shard_count};
+  const auto reducer =
+      first_pass_slice(scenario.paths, source, begin, end, setup.chunk_paths(), setup.threads());
+  ShardHeader header;
+  header.version = CAPRISK_VERSION_TEXT;
+  header.config_sha256 = setup.run_identity();
+  header.config_path = setup.config().path;
+  header.seed = scenario.seed;
+  header.paths = scenario.paths;
+  header.index = options.shard_index;
+  header.count = options.shard_count;
+  header.overrides = options.overrides;
+  header.stress = options.stress;
+  for (const Stress& stress : setup.stresses()) header.stresses.push_back(stress.name);
   const std::string path =
       folder + "/" + shard_file_name(options.shard_index, options.shard_count);
   write_shard(path, header, *reducer);
@@ -70,15 +78,15 @@ int run_mpi(const RunOptions& options) {
     if (root) out = std::make_unique<OutputDirectory>(setup.out_dir());
     RunDetails details;
     std::string device_name;
-    const ChunkSimulator simulate = setup.simulator(setup.flat(), device_name);
+    const PathSource source = setup.path_source(device_name);
     details.rank_devices = gather_to_root(
         setup.backend() == "cuda" ? "cuda:" + std::to_string(device) + " " + device_name
                                   : "cpu:" + std::to_string(setup.threads()) + " threads",
         world);
     BatchReport report;
     const auto simulation_started = std::chrono::steady_clock::now();
-    const RunResults results = run_mpi_batch(setup.scenario(), setup.flat(), setup.chunk_paths(),
-                                             setup.threads(), simulate, world, report);
+    const RunResults results = run_mpi_batch(setup.scenario().paths, source, setup.chunk_paths(),
+                                             setup.threads(), world, report);
     if (!root) return 0;
     details.take(report);
     details.chunk_paths = setup.chunk_paths();
@@ -122,10 +130,9 @@ RunResults run_whole_on_device(const RunSetup& setup, RunDetails& details) {
 RunResults run_streamed(const RunSetup& setup, RunDetails& details) {
   const auto started = std::chrono::steady_clock::now();
   std::string device_name;
-  const ChunkSimulator simulate = setup.simulator(setup.flat(), device_name);
+  const PathSource source = setup.path_source(device_name);
   BatchReport report;
-  RunResults results =
-      run_batch(setup.scenario(), setup.flat(), setup.batch_options(), simulate, report);
+  RunResults results = run_batch(setup.scenario(), source, setup.batch_options(), report);
   details.take(report);
   details.chunk_paths = setup.chunk_paths();
   details.simulation_seconds = seconds_since(started);
@@ -149,7 +156,7 @@ int run_single(const RunOptions& options) {
                               ? "cuda:" + std::to_string(setup.device())
                               : "cpu:" + std::to_string(setup.threads()) + " threads"};
   const bool whole_run_on_device =
-      setup.backend() == "cuda" && options.checkpoint_path.empty() &&
+      setup.backend() == "cuda" && options.checkpoint_path.empty() && setup.stresses().empty() &&
       fits_on_device(setup.flat(), setup.scenario().paths, setup.device());
   const RunResults results = whole_run_on_device ? run_whole_on_device(setup, details)
                                                  : run_streamed(setup, details);
@@ -236,20 +243,22 @@ int merge_shards(const MergeOptions& options) {
   run.out_dir = options.out_dir;
   run.quiet = options.quiet;
   run.command_line = options.command_line;
+  run.overrides = first.overrides;
+  run.stress = first.stress;
+  run.only = first.stresses;
   const RunSetup setup(run, first.config_sha256, first.seed, first.paths);
   OutputDirectory out(setup.out_dir());
 
-  const ReductionSpec& spec = setup.flat().reduction_spec();
+  const ReductionSpec& spec = setup.spec();
   auto reducer = read_shard_state(by_index[0], spec);
   for (std::uint64_t k = 1; k < first.count; ++k)
     reducer->merge_first_pass(*read_shard_state(by_index[k], spec));
   std::string device_name;
-  const ChunkSimulator simulate = setup.simulator(setup.flat(), device_name);
+  const PathSource source = setup.path_source(device_name);
   BatchReport report;
   const auto refining = std::chrono::steady_clock::now();
-  const RunResults results = finish_after_first_pass(setup.scenario(), setup.flat(), *reducer,
-                                                     setup.chunk_paths(), setup.threads(),
-                                                     simulate, report);
+  const RunResults results =
+      finish_after_first_pass(*reducer, source, setup.chunk_paths(), setup.threads(), report);
   RunDetails details;
   details.take(report);
   details.chunk_paths = setup.chunk_paths();

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "host/config/analysis_config.h"
+#include "host/config/overrides.h"
 #include "host/io/binary_io.h"
 #include "host/errors.h"
 #include "host/io/output_files.h"
@@ -12,7 +14,9 @@ namespace {
 /// The most shards a run can be cut into (as --shard accepts).
 constexpr std::uint64_t max_shards = 1000000;
 /// A shard's header fields come first in its payload and never take more than this.
-constexpr std::uint64_t header_bytes_limit = 3 * 4096 + 4 * 8 + 3 * 8;
+constexpr std::uint64_t header_bytes_limit =
+    3 * 4096 + 4 * 8 + 3 * 8 + 8 + max_overrides * (1 + 8 + max_override_bytes) + 1 + 8 +
+    max_stresses * (8 + 64);
 
 }  // namespace
 
@@ -25,6 +29,22 @@ ShardHeader parse_shard_header(binary::Reader& in) {
   header.paths = in.get<std::uint64_t>("the path count");
   header.index = in.get<std::uint64_t>("the shard index");
   header.count = in.get<std::uint64_t>("the shard count");
+  const auto overrides = in.get<std::uint64_t>("the override count");
+  if (overrides > max_overrides) in.corrupt("it names more overrides than a run may have");
+  for (std::uint64_t k = 0; k < overrides; ++k) {
+    const bool shift = in.get_flag("an override's kind");
+    const std::string argument = in.get_string("an override", max_override_bytes);
+    try {
+      header.overrides.push_back(
+          parse_override(shift ? Override::Kind::shift : Override::Kind::set, argument));
+    } catch (const UserError&) {
+      in.corrupt("it holds a malformed override");
+    }
+  }
+  header.stress = in.get_flag("the stress flag");
+  const auto stresses = in.get<std::uint64_t>("the stress count");
+  if (stresses > max_stresses) in.corrupt("it names more stresses than a config may have");
+  for (std::uint64_t k = 0; k < stresses; ++k) header.stresses.push_back(in.get_string("a stress", 64));
   if (header.count == 0 || header.count > max_shards || header.index >= header.count)
     in.corrupt("shard index " + std::to_string(header.index) + " of " +
                std::to_string(header.count) + " is impossible");
@@ -71,6 +91,14 @@ void write_shard(const std::string& path, const ShardHeader& header,
   out.put(header.paths);
   out.put(header.index);
   out.put(header.count);
+  out.put(static_cast<std::uint64_t>(header.overrides.size()));
+  for (const Override& o : header.overrides) {
+    out.put_flag(o.kind == Override::Kind::shift);
+    out.put_string(o.path + "=" + o.value);
+  }
+  out.put_flag(header.stress);
+  out.put(static_cast<std::uint64_t>(header.stresses.size()));
+  for (const std::string& name : header.stresses) out.put_string(name);
   reducer.save(out);
   write_file_atomically(path, binary::seal(binary::FileKind::shard, out.bytes()));
 }
@@ -86,7 +114,7 @@ ShardHeader read_shard_header(const std::string& path) {
 std::unique_ptr<StreamingReducer> read_shard_state(const std::string& path,
                                                    const ReductionSpec& spec) {
   const std::string payload = binary::read_sealed_file(
-      binary::FileKind::shard, path, StreamingReducer::max_state_bytes(spec.layout) + (1 << 16));
+      binary::FileKind::shard, path, StreamingReducer::max_state_bytes(spec) + (1 << 16));
   binary::Reader in(payload, "shard file " + path);
   parse_shard_header(in);
   auto reducer = StreamingReducer::load(in, spec);

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "host/io/binary_io.h"
 #include "host/config/scenario.h"
@@ -21,6 +22,9 @@ struct ShardHeader {
   std::uint64_t paths = 0;  ///< of the whole run
   std::uint64_t index = 0;  ///< k of k/n, from 0
   std::uint64_t count = 0;  ///< n
+  std::vector<Override> overrides;    ///< --set/--shift of the run, for merge to re-apply
+  bool stress = false;                ///< a stress run (caprisk stress --shard)
+  std::vector<std::string> stresses;  ///< the stresses it holds
 };
 
 /// The header fields at the start of a shard's payload, checked for consistency.
