@@ -1,26 +1,71 @@
 #!/usr/bin/python3
 """Independent NumPy reference implementation of the caprisk model (docs/MODEL.md).
 
-Written from docs/MODEL.md and docs/CONFIG.md only (not from the engine's source), so that
-comparing its tables with the engine's (scripts/compare_reference.py) catches bugs in either.
-It draws its own random numbers (numpy's default_rng): agreement is statistical, not bitwise.
+Written from docs/MODEL.md, docs/CONFIG.md and docs/ANALYSIS.md only (not from the engine's
+source), so that comparing its tables with the engine's (scripts/compare_reference.py)
+catches bugs in either. It draws its own random numbers (numpy), so agreement is
+statistical, not bitwise.
 
 Usage:
     /usr/bin/python3 scripts/reference_numpy.py CONFIG [--paths N] [--seed S] --out DIR
-                                                [--chunk N]
+        [--chunk N] [--set PATH=VALUE]... [--shift PATH=MONTHS]...
+        [--stress [--only NAME]...]
 
-Writes DIR/percentiles.csv, DIR/attribution.csv and DIR/targets.csv with the engine's layout
-(docs/CONFIG.md, "Outputs"; not summary.json). The config is assumed to be valid (run
-`caprisk validate` for the checks); only the checks needed to compute anything are made here.
+Without --stress: writes DIR/percentiles.csv, DIR/attribution.csv and DIR/targets.csv with
+the engine's layout (docs/CONFIG.md, "Outputs"; not summary.json), site groups included,
+for the config after the overrides (docs/ANALYSIS.md, "Overrides on the command line"):
+every --set in the order given, then every --shift.
+
+With --stress (like `caprisk stress`, docs/ANALYSIS.md "Named stresses"): runs the base
+scenario and each stress of the config (all, or those named by --only, in the config's
+order) over the same paths with common random numbers, and writes the base's three tables,
+DIR/stress/NAME/{percentiles,attribution,targets}.csv and DIR/stress_compare.csv. A stressed
+scenario is the file, then the command line's sets and the stress's sets, then the command
+line's shifts and the stress's shifts.
+
+Common random numbers (MODEL.md "Randomness", Stresses bullet), done the reference's own way:
+every component has its own numpy stream, keyed by (seed, chunk index, "role:name") with the
+engine's roles (program:static, supplier:NAME, deal:NAME, site:NAME, factor:NAME,
+copula:chi-square, supplier-events:NAME, deal-events:NAME). Each static input draws exactly
+one uniform from its component's stream, in MODEL.md's order, whether it is fixed,
+independent or tied to a factor, and uses it (or its factor's uniform) whatever distribution
+the variant gives it; the factor normals, the chi-square draw (by its quantile function, so
+that it stays comonotone if a variant changes df) and the monthly event uniforms (3 per
+supplier-month, 1 per deal-month, indexed by the absolute month) likewise. So every variant
+sees the same random numbers on path k, a stress table is exactly the table that a plain
+run with the stress's edits as --set/--shift writes, and the base of a stress run is exactly
+the plain run. The results depend on --chunk (chunk index is part of the stream key).
+
+Readings of the docs where they leave something open (docs/ANALYSIS.md, CONFIG.md):
+  - PATH=VALUE splits at the first '=' outside [...]; VALUE is read with PyYAML (YAML 1.1,
+    so '1e-3' without a dot is a string, which float() still reads).
+  - [SEL] is an index whenever SEL is a whole number (even if an item is named "1"), else
+    the item whose `name` is SEL (the engine does the same). A missing mapping key may be
+    set (and missing mappings on the way are created); a list item cannot be added.
+  - A shifted point keeps its month as a fractional index from scenario.start; the
+    packaging cap (and every other schedule) is then read as usual (linear between points,
+    flat outside), tranches arrive at max(0, ceil(month + delay)), and the target's last
+    point counts for months_late at ceil(its index).
+  - stress_compare.csv's p_diff_positive counts d > 1e-9 (--p-diff-tol), as ANALYSIS.md
+    says: see P_DIFF_TOL below. base_p50/p95 are written even when scenario.percentiles lacks 50 or 95.
+  - With --only, the stresses still run (and are written) in the config's order.
+
+The config is assumed to be valid (run `caprisk validate` for the checks); only the checks
+needed to compute anything are made here.
 
 Everything is vectorised over paths: arrays have shape [n] (one value per path); loops run
-over months, sites (in priority order), deals and suppliers only.
+over months, sites (in priority order), deals and suppliers only. Paths are simulated in
+chunks of --chunk; a stress run keeps the per-path outputs of two variants at a time (the
+base and the stress being reduced), so its memory does not grow with the number of stresses.
 """
 import argparse
+import copy
 import csv
 import datetime
+import hashlib
 import math
 import os
+import re
 import sys
 
 import numpy as np
@@ -35,11 +80,25 @@ DEFAULT_PERCENTILES = [1, 5, 10, 25, 50, 75, 90, 95, 99]
 SHORT_EPS = 1e-6      # MODEL.md step 4: shortfall threshold (1 kW); also the on-target slack
 TIE_EPS = 1e-9        # MODEL.md "Sites ..." Engine note: binding-constraint tie tolerance
 FLOOR_EPS = 1e-9      # MODEL.md "Funding" Engine note: floor(H_d + 1e-9)
+Z975 = 1.959964       # ANALYSIS.md "stress_compare.csv": diff_mean +- 1.959964 sd / sqrt(n)
+# p_diff_positive counts paths with d > P_DIFF_TOL (in the metric's unit; ANALYSIS.md takes
+# |d| <= 1e-9 as no change), not d > 0: a stress
+# that moves capacity between sites or months changes a sum (ALL, a group, a site's
+# X = sum of allocations) only by rounding (+-1e-16 GW) on many paths where in exact
+# arithmetic nothing changed, and strict d > 0 would count those as "the stress makes the
+# value larger". Real changes here are >= ~1e-6 (the 1 kW threshold); --p-diff-tol 0 gives
+# the literal d > 0.
+P_DIFF_TOL = 1e-9
 
 
 # ----------------------------------------------------------------------------------------
 # Months and schedules (MODEL.md "Units and time")
 # ----------------------------------------------------------------------------------------
+
+class MonthIndex(float):
+    """A schedule point's month as a (possibly fractional) index from scenario.start: what
+    --shift leaves in place of a YYYY-MM string (ANALYSIS.md: points between months)."""
+
 
 def parse_month(value):
     """'YYYY-MM' -> (year, month). Tolerates YAML having turned it into a date."""
@@ -56,7 +115,10 @@ class Calendar:
         self.y0, self.m0 = parse_month(start)
 
     def index(self, month):
-        """Engine note: (year - start_year)*12 + (month - start_month); may be negative."""
+        """Engine note: (year - start_year)*12 + (month - start_month); may be negative.
+        A shifted point (MonthIndex) is already an index, possibly fractional."""
+        if isinstance(month, MonthIndex):
+            return float(month)
         y, m = parse_month(month)
         return (y - self.y0) * 12 + (m - self.m0)
 
@@ -75,6 +137,167 @@ class Schedule:
     def at(self, x):
         # np.interp holds the end values flat outside [x0, xN] (MODEL.md "Units and time").
         return np.interp(x, self.x, self.y)
+
+
+# ----------------------------------------------------------------------------------------
+# Overrides (ANALYSIS.md "Overrides on the command line"; CONFIG.md "Overrides")
+# ----------------------------------------------------------------------------------------
+
+class OverrideError(ValueError):
+    pass
+
+
+def split_override(text, what):
+    """'PATH=VALUE' -> (PATH, VALUE), split at the first '=' outside [...] (a name in
+    brackets may contain '=')."""
+    depth = 0
+    for i, c in enumerate(text):
+        if c == "[":
+            depth += 1
+        elif c == "]":
+            depth = max(0, depth - 1)
+        elif c == "=" and depth == 0:
+            path, value = text[:i].strip(), text[i + 1:].strip()
+            if not path:
+                break
+            return path, value
+    raise OverrideError(f"{what} {text}: expected PATH=VALUE")
+
+
+def parse_path(path):
+    """'a.b[NAME].c[0]' -> [('key', 'a'), ('key', 'b'), ('item', 'NAME'), ('key', 'c'),
+    ('item', '0')]. Keys are separated by '.', list items picked by [NAME] or [INDEX];
+    brackets nest (a name may contain balanced brackets)."""
+    tokens, i, n = [], 0, len(path)
+    expect_key = True
+    while i < n:
+        c = path[i]
+        if c == "[":
+            depth, j = 1, i + 1
+            while j < n and depth:
+                if path[j] == "[":
+                    depth += 1
+                elif path[j] == "]":
+                    depth -= 1
+                j += 1
+            if depth:
+                raise OverrideError(f"unclosed '[' in {path!r}")
+            tokens.append(("item", path[i + 1:j - 1]))
+            i = j
+            expect_key = False
+        elif c == ".":
+            if expect_key:
+                raise OverrideError(f"empty key in {path!r}")
+            i += 1
+            expect_key = True
+        else:
+            j = i
+            while j < n and path[j] not in ".[":
+                j += 1
+            tokens.append(("key", path[i:j]))
+            i = j
+            expect_key = False
+    if not tokens or expect_key:
+        raise OverrideError(f"bad path {path!r}")
+    return tokens
+
+
+def _pick_item(lst, sel, where):
+    """[INDEX] when sel is a whole number (from 0), else [NAME] (the item whose `name` is
+    sel, compared exactly). A whole number is always an index, even where an item is named
+    like one (the docs leave this open; the engine does the same)."""
+    if re.fullmatch(r"[0-9]+", sel):
+        if int(sel) < len(lst):
+            return int(sel)
+        raise OverrideError(f"{where} has {len(lst)} items, numbered from 0; there is no [{sel}]")
+    for k, item in enumerate(lst):
+        if isinstance(item, dict) and item.get("name") == sel:
+            return k
+    names = [str(x.get("name")) for x in lst if isinstance(x, dict) and "name" in x]
+    raise OverrideError(f"{where} has no item named '{sel}'"
+                        + (f"; its names: {', '.join(names)}" if names else ""))
+
+
+def _walk(cfg, tokens, create):
+    """Returns (container, key or index, normalised path). Missing mapping keys are created
+    (as {} in the middle, if create) since a key the file leaves out may be set."""
+    node, norm, where = cfg, [], ""
+    for pos, (kind, name) in enumerate(tokens):
+        last = pos == len(tokens) - 1
+        if isinstance(node, list):
+            k = _pick_item(node, name, where or "the config")
+            norm.append("[]")
+        elif isinstance(node, dict):
+            if kind == "item" and name not in node:
+                raise OverrideError(f"{where} is not a list")
+            k = name
+            if k not in node:
+                if not create:
+                    raise OverrideError(f"{where + '.' if where else ''}{k} is not in the config")
+                if not last:
+                    node[k] = {}
+            norm.append(("." if norm else "") + k)
+        else:
+            raise OverrideError(f"{where} is a value, not a mapping or a list")
+        where += (f"[{name}]" if kind == "item" or isinstance(node, list) else
+                  ("." if where else "") + name)
+        if last:
+            return node, k, "".join(norm)
+        node = node[k]
+    raise AssertionError
+
+
+def set_path(cfg, path, value):
+    node, k, _ = _walk(cfg, parse_path(path), create=True)
+    node[k] = copy.deepcopy(value)
+
+
+# ANALYSIS.md: the schedules that can be shifted.
+SHIFTABLE = ("supply.packaging_cap_gw", "supply.suppliers[].wafers_per_month",
+             "funding.deals[].tranches", "sites[].target_gw", "sites[].power.schedule")
+
+
+def shift_path(cfg, path, months):
+    """Moves every point [month, value] of the schedule at PATH to month + MONTHS."""
+    tokens = parse_path(path)
+    node, k, norm = _walk(cfg, tokens, create=False)
+    if norm not in SHIFTABLE:
+        raise OverrideError(f"{path} is not a schedule that can be shifted ({', '.join(SHIFTABLE)})")
+    if norm == "funding.deals[].tranches" and node.get("kind") != "schedule":
+        raise OverrideError(f"{path}: only schedule deals have tranches")
+    months = float(months)
+    if not (-1200 <= months <= 1200):
+        raise OverrideError(f"{path}: MONTHS must be in [-1200, 1200], got {months}")
+    cal = Calendar(cfg["scenario"]["start"])
+    node[k] = [[MonthIndex(cal.index(m) + months), v] for m, v in node[k]]
+
+
+def parse_yaml_value(text):
+    """VALUE is YAML in flow form (ANALYSIS.md)."""
+    return yaml.safe_load(text) if text.strip() else None
+
+
+def apply_overrides(cfg, sets, shifts):
+    """sets: [(PATH, value)], shifts: [(PATH, months)]: all sets in order, then all shifts.
+    Returns a new config (the input is not changed). An error names the override."""
+    cfg = copy.deepcopy(cfg)
+    for path, value in sets:
+        try:
+            set_path(cfg, path, value)
+        except OverrideError as e:
+            raise OverrideError(f"set {path}: {e}") from None
+    for path, months in shifts:
+        try:
+            shift_path(cfg, path, months)
+        except OverrideError as e:
+            raise OverrideError(f"shift {path}={months:g}: {e}") from None
+    return cfg
+
+
+def stress_edits(stress):
+    sets = list((stress.get("set") or {}).items())
+    shifts = [(p, float(m)) for p, m in (stress.get("shift") or {}).items()]
+    return sets, shifts
 
 
 # ----------------------------------------------------------------------------------------
@@ -170,6 +393,26 @@ def opt_dist(node, key, default, event=False):
 
 
 # ----------------------------------------------------------------------------------------
+# Random streams: one per component (see the module's docstring)
+# ----------------------------------------------------------------------------------------
+
+class Streams:
+    """The random numbers of one chunk of n paths. gen(key) is a fresh generator for the
+    component `key` ("role:name"): the same numbers whichever variant asks for them."""
+
+    def __init__(self, seed, chunk, n):
+        self.seed, self.chunk, self.n = int(seed), int(chunk), n
+
+    def gen(self, key):
+        h = int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "little")
+        return np.random.Generator(np.random.PCG64(np.random.SeedSequence([self.seed, self.chunk, h])))
+
+    def uniforms(self, key, k):
+        """k uniforms per path from component `key`, shape [k, n], in (0, 1)."""
+        return np.clip(self.gen(key).random((k, self.n)), U_LO, U_HI)
+
+
+# ----------------------------------------------------------------------------------------
 # Correlation (MODEL.md "Correlation (copula)")
 # ----------------------------------------------------------------------------------------
 
@@ -202,14 +445,20 @@ class Copula:
         else:
             self.L = np.zeros((0, 0))
 
-    def draw(self, rng, n):
-        """Per path: z = L eps; for student_t also w = sqrt(df / chi2_df) (one per path).
-        Returns a function (factor, sign) -> u array."""
+    def draw(self, streams):
+        """Per path: z = L eps (eps_k from the stream factor:NAME); for student_t also
+        w = sqrt(df / chi2_df), one chi-square per path from copula:chi-square (drawn by its
+        quantile function). Returns a function (factor, sign) -> u array."""
+        n = streams.n
         k = len(self.names)
-        eps = rng.standard_normal((n, k))
+        eps = np.empty((n, k))
+        for j, name in enumerate(self.names):
+            eps[:, j] = special.ndtri(streams.uniforms("factor:" + name, 1)[0])
         z = eps @ self.L.T
         if self.kind == "student_t":
-            w = np.sqrt(self.df / rng.chisquare(self.df, n))
+            u = streams.uniforms("copula:chi-square", 1)[0]
+            chi2 = 2.0 * special.gammaincinv(self.df / 2.0, u)
+            w = np.sqrt(self.df / chi2)
         cache = {}
 
         def u_of(name, sign):
@@ -227,20 +476,17 @@ class Copula:
 
 
 class Sampler:
-    """Draws static inputs: through the copula if the dist names a factor, else independent."""
+    """Draws static inputs: each input has its own uniform (one per path, from its
+    component's stream, drawn whether or not it is used); a dist that names a factor uses
+    the factor's uniform instead."""
 
-    def __init__(self, rng, n, u_of):
-        self.rng, self.n, self.u_of = rng, n, u_of
+    def __init__(self, u_of):
+        self.u_of = u_of
 
-    def uniform(self):
-        return np.clip(self.rng.random(self.n), U_LO, U_HI)
-
-    def static(self, dist):
+    def static(self, dist, u_own):
         if dist.factor is not None:
-            u = self.u_of(dist.factor, dist.sign)
-        else:
-            u = self.uniform()
-        return dist.q(u)
+            return dist.q(self.u_of(dist.factor, dist.sign))
+        return dist.q(u_own)
 
 
 # ----------------------------------------------------------------------------------------
@@ -255,8 +501,8 @@ class YieldCurve:
         self.mature = Dist(node["mature"])
         self.tau = Dist(node["tau_months"])
 
-    def sample(self, s):
-        return s.static(self.initial), s.static(self.mature), s.static(self.tau)
+    def sample(self, s, u3):
+        return s.static(self.initial, u3[0]), s.static(self.mature, u3[1]), s.static(self.tau, u3[2])
 
     @staticmethod
     def at(sampled, t):
@@ -264,10 +510,13 @@ class YieldCurve:
         return y1 - (y1 - y0) * np.exp(-t / tau)
 
 
+def load_config(path):
+    with open(path) as f:
+        return yaml.safe_load(f)
+
+
 class Scenario:
-    def __init__(self, path):
-        with open(path) as f:
-            cfg = yaml.safe_load(f)
+    def __init__(self, cfg):
         sc = cfg["scenario"]
         self.name = sc["name"]
         self.cal = Calendar(sc["start"])
@@ -283,10 +532,7 @@ class Scenario:
             self.report = list(range(self.T))
         else:
             self.report = [t for t in (self.cal.index(m) for m in rm) if t < self.T]
-            dropped = len(rm) - len(self.report)
-            if dropped:
-                print(f"reference_numpy: {dropped} report month(s) after the horizon's last "
-                      f"month {self.cal.name(self.T - 1)} left out", file=sys.stderr)
+            self.report_dropped = len(rm) - len(self.report)
             if not self.report:
                 raise ValueError("no report month within the horizon")
         self.tol = float(sc.get("on_target_tolerance", 0.02))
@@ -305,7 +551,7 @@ class Scenario:
         self.suppliers = []
         for s in sup["suppliers"]:
             d = None
-            if "disruption" in s:
+            if s.get("disruption") is not None:
                 dn = s["disruption"]
                 d = dict(rate=float(dn["rate_per_year"]), loss=Dist(dn["loss"]),
                          recovery=Dist(dn["recovery_months"]))
@@ -346,7 +592,10 @@ class Scenario:
                 funded_by=[deal_index[n] for n in s["funded_by"]],
                 target=Schedule(tg, self.cal),
                 final_target=float(tg[-1][1]),
-                final_month=self.cal.index(tg[-1][0]),
+                # MODEL.md "Outputs of one path", Engine: the month index of the target's
+                # last point, rounded up to a whole month when a --shift left it between
+                # months (ANALYSIS.md).
+                final_month=int(math.ceil(self.cal.index(tg[-1][0]))),
                 build_rate=Dist(s["build_rate_gw"]),
                 power=Schedule(pw["schedule"], self.cal),
                 power_delay=opt_dist(pw, "delay_months", 0),
@@ -354,40 +603,51 @@ class Scenario:
                 failure=opt_dist(pw, "failure_probability", 0, event=True)))
         # Service order: priority ascending, ties in config order (stable sort).
         self.order = sorted(range(len(self.sites)), key=lambda i: self.sites[i]["priority"])
+        site_index = {s["name"]: i for i, s in enumerate(self.sites)}
+        # CONFIG.md "groups": a mapping group name -> site names, reported after ALL in
+        # config order.
+        self.groups = [(str(g), [site_index[m] for m in members])
+                       for g, members in (cfg.get("groups") or {}).items()]
 
 
 # ----------------------------------------------------------------------------------------
-# Static draws of one chunk of paths (MODEL.md "Uncertain inputs": static = once per path)
+# Static draws of one chunk of paths (MODEL.md "Uncertain inputs": static = once per path;
+# "Randomness": one uniform per static input from its component's stream, in this order)
 # ----------------------------------------------------------------------------------------
 
-def sample_statics(sc, s):
+def sample_statics(sc, streams, s):
     st = {}
-    st["share"] = s.static(sc.program_share)
-    st["spw"] = s.static(sc.stacks_per_wafer)
-    st["spa"] = s.static(sc.stacks_per_acc)
-    st["kw"] = s.static(sc.kw_per_acc)
-    lt = s.static(sc.lead_time)
+    pu = streams.uniforms("program:static", 12)
+    st["share"] = s.static(sc.program_share, pu[0])
+    st["spw"] = s.static(sc.stacks_per_wafer, pu[1])
+    st["spa"] = s.static(sc.stacks_per_acc, pu[2])
+    st["kw"] = s.static(sc.kw_per_acc, pu[3])
+    lt = s.static(sc.lead_time, pu[4])
     # MODEL.md "Supply", Engine: nearest month, halves away from zero (lead time >= 0).
     st["lead"] = np.floor(lt + 0.5).astype(np.int64)
-    st["capex"] = s.static(sc.capex)
-    st["y_hbm"] = sc.hbm_yield.sample(s)
-    st["y_pkg"] = sc.pkg_yield.sample(s) if sc.pkg_yield is not None else None
+    st["capex"] = s.static(sc.capex, pu[5])
+    st["y_hbm"] = sc.hbm_yield.sample(s, pu[6:9])
+    st["y_pkg"] = sc.pkg_yield.sample(s, pu[9:12]) if sc.pkg_yield is not None else None
     st["sup"] = []
     for sp in sc.suppliers:
+        u = streams.uniforms("supplier:" + sp["name"], 5)
         st["sup"].append(dict(
-            delay=s.static(sp["ramp_delay"]),
-            cf=s.static(sp["capacity_factor"]),
-            y_hbm=sp["hbm_yield"].sample(s) if sp["hbm_yield"] is not None else st["y_hbm"]))
+            delay=s.static(sp["ramp_delay"], u[0]),
+            cf=s.static(sp["capacity_factor"], u[1]),
+            y_hbm=sp["hbm_yield"].sample(s, u[2:5]) if sp["hbm_yield"] is not None else st["y_hbm"]))
     st["deals"] = []
     for d in sc.deals:
-        st["deals"].append(dict(delay=s.static(d["delay"]), closed=s.static(d["close"]) > 0.5))
+        u = streams.uniforms("deal:" + d["name"], 2)
+        st["deals"].append(dict(delay=s.static(d["delay"], u[0]),
+                                closed=s.static(d["close"], u[1]) > 0.5))
     st["sites"] = []
     for site in sc.sites:
+        u = streams.uniforms("site:" + site["name"], 4)
         st["sites"].append(dict(
-            delay=s.static(site["power_delay"]),
-            avail=s.static(site["availability"]),
-            failed=s.static(site["failure"]) > 0.5,
-            build=s.static(site["build_rate"])))
+            delay=s.static(site["power_delay"], u[0]),
+            avail=s.static(site["availability"], u[1]),
+            failed=s.static(site["failure"], u[2]) > 0.5,
+            build=s.static(site["build_rate"], u[3])))
     return st
 
 
@@ -401,11 +661,16 @@ def first_month_at_or_after(x):
 # ----------------------------------------------------------------------------------------
 
 class Supply:
-    def __init__(self, sc, st, rng, n):
-        self.sc, self.st, self.rng, self.n = sc, st, rng, n
+    def __init__(self, sc, st, streams):
+        n = streams.n
+        self.sc, self.st, self.n = sc, st, n
         # One active disruption per supplier: its loss and the first month it is over.
         self.dis_loss = [np.zeros(n) for _ in sc.suppliers]
         self.dis_end = [np.zeros(n, dtype=np.int64) for _ in sc.suppliers]
+        # supplier-events:NAME: 3 uniforms per month (u0: does an event start, u1: loss,
+        # u2: recovery months), drawn for every month in order.
+        self.events = [streams.gen("supplier-events:" + sp["name"]) if sp["disruption"] else None
+                       for sp in sc.suppliers]
         self.arrivals = np.zeros((sc.T, n))  # GW arriving for installation in each month
         self.rows = np.arange(n)
 
@@ -414,10 +679,11 @@ class Supply:
         d = self.sc.suppliers[j]["disruption"]
         if d is None:
             return 0.0
+        u = np.clip(self.events[j].random((3, self.n)), U_LO, U_HI)
         p_event = 1.0 - math.exp(-d["rate"] / 12.0)
-        starts = self.rng.random(self.n) < p_event
-        loss = d["loss"].q(np.clip(self.rng.random(self.n), U_LO, U_HI))
-        r = np.ceil(d["recovery"].q(np.clip(self.rng.random(self.n), U_LO, U_HI))).astype(np.int64)
+        starts = u[0] < p_event
+        loss = d["loss"].q(u[1])
+        r = np.ceil(d["recovery"].q(u[2])).astype(np.int64)
         starts &= r >= 1  # Engine note: r <= 0 has no effect
         active = self.dis_end[j] > t
         # Merge: larger loss, until the later end; else a fresh event t .. t + r - 1.
@@ -449,11 +715,15 @@ class Supply:
 # ----------------------------------------------------------------------------------------
 
 class Funding:
-    def __init__(self, sc, st, rng, n):
-        self.sc, self.st, self.rng, self.n = sc, st, rng, n
+    def __init__(self, sc, st, streams):
+        n = streams.n
+        self.sc, self.st, self.n = sc, st, n
         self.received = [np.zeros(n) for _ in sc.deals]  # USD B received so far
         self.charged = [np.zeros(n) for _ in sc.deals]   # G_d: GW charged so far
         self.alive = [st["deals"][j]["closed"].copy() for j in range(len(sc.deals))]
+        # deal-events:NAME: one uniform per month (the cancellation), every month in order.
+        self.events = [streams.gen("deal-events:" + d["name"]) if d["hazard"] > 0 else None
+                       for d in sc.deals]
         self.start = []
         self.tranche_month = []
         for j, d in enumerate(sc.deals):
@@ -481,9 +751,10 @@ class Funding:
                 H = self.H[j][tau] if tau >= 0 else np.zeros(self.n)
                 total = np.minimum(d["cap"], d["advance"] + d["per_gw"] * np.floor(H + FLOOR_EPS))
                 self.received[j] = np.where(alive & (t >= self.start[j]), total, self.received[j])
-            if d["hazard"] > 0:
+            if self.events[j] is not None:
+                u = np.clip(self.events[j].random(self.n), U_LO, U_HI)
                 p = 1.0 - math.exp(-d["hazard"] / 12.0)
-                cancel = (self.rng.random(self.n) < p) & (t >= self.start[j])
+                cancel = (u < p) & (t >= self.start[j])
                 self.alive[j] = alive & ~cancel
 
     def room(self, j):
@@ -514,11 +785,12 @@ class Funding:
 NONE, POWER, SUPPLY, FUNDING = 0, 1, 2, 3
 
 
-def simulate_chunk(sc, rng, n):
-    u_of = sc.copula.draw(rng, n)
-    st = sample_statics(sc, Sampler(rng, n, u_of))
-    supply = Supply(sc, st, rng, n)
-    funding = Funding(sc, st, rng, n)
+def simulate_chunk(sc, streams):
+    n = streams.n
+    u_of = sc.copula.draw(streams)
+    st = sample_statics(sc, streams, Sampler(u_of))
+    supply = Supply(sc, st, streams)
+    funding = Funding(sc, st, streams)
     ns, T = len(sc.sites), sc.T
     X = [np.zeros(n) for _ in range(ns)]
     inventory = np.zeros(n)
@@ -574,13 +846,11 @@ def simulate_chunk(sc, rng, n):
 
 
 def simulate(sc, paths, seed, chunk):
-    rng = np.random.default_rng(seed)
+    """All paths, chunk by chunk; chunk c draws from Streams(seed, c, ...)."""
     parts = []
-    done = 0
-    while done < paths:
-        n = min(chunk, paths - done)
-        parts.append(simulate_chunk(sc, rng, n))
-        done += n
+    for c, first in enumerate(range(0, paths, chunk)):
+        n = min(chunk, paths - first)
+        parts.append(simulate_chunk(sc, Streams(seed, c, n)))
     return {k: np.concatenate([p[k] for p in parts], axis=-1) for k in parts[0]}
 
 
@@ -612,65 +882,153 @@ def cell_stats(values, percentiles):
     return out
 
 
-def write_reports(sc, res, out_dir):
-    os.makedirs(out_dir, exist_ok=True)
+def cells(sc, res):
+    """The rows of percentiles.csv, in order, as (site, month, metric, per-path values,
+    censored flags or None): each site (shortfall_gw per report month, shortfall_gw_months,
+    months_late), then ALL (shortfall_gw per report month, shortfall_gw_months), then each
+    group (the same as ALL over its sites, then all_sites_short per report month)."""
     last = sc.cal.name(sc.T - 1)
+    months = [sc.cal.name(t) for t in sc.report]
+    sr, sm = res["short_rep"], res["short_months"]
+    for i, site in enumerate(sc.sites):
+        for k, m in enumerate(months):
+            yield site["name"], m, "shortfall_gw", sr[i, k], None
+        yield site["name"], last, "shortfall_gw_months", sm[i], None
+        yield site["name"], last, "months_late", res["months_late"][i], res["censored"][i]
+    for k, m in enumerate(months):
+        yield "ALL", m, "shortfall_gw", sr[:, k].sum(axis=0), None
+    yield "ALL", last, "shortfall_gw_months", sm.sum(axis=0), None
+    for g, members in sc.groups:
+        for k, m in enumerate(months):
+            yield g, m, "shortfall_gw", sr[members, k].sum(axis=0), None
+        yield g, last, "shortfall_gw_months", sm[members].sum(axis=0), None
+        for k, m in enumerate(months):
+            # 1 on a path where every site of the group is short (shortfall > 0) that month.
+            yield g, m, "all_sites_short", (sr[members, k] > 0).all(axis=0).astype(float), None
+
+
+def percentile_header(sc):
     header = ["site", "month", "metric", "paths", "mean", "sd"]
     for q in sc.percentiles:
         name = "p" + fmt(q)
         header += [name, name + "_ci_low", name + "_ci_high"]
-    header += ["cvar95", "p_positive", "censored_share"]
-    rows = []
+    return header + ["cvar95", "p_positive", "censored_share"]
 
-    def add(site, month, metric, values, censored=None):
-        st = cell_stats(values, sc.percentiles)
-        rows.append([site, month, metric] + [fmt(v) for v in st] +
-                    ["" if censored is None else fmt(np.mean(censored))])
 
-    for i, site in enumerate(sc.sites):
-        for k, t in enumerate(sc.report):
-            add(site["name"], sc.cal.name(t), "shortfall_gw", res["short_rep"][i, k])
-        add(site["name"], last, "shortfall_gw_months", res["short_months"][i])
-        add(site["name"], last, "months_late", res["months_late"][i], res["censored"][i])
-    for k, t in enumerate(sc.report):
-        add("ALL", sc.cal.name(t), "shortfall_gw", res["short_rep"][:, k].sum(axis=0))
-    add("ALL", last, "shortfall_gw_months", res["short_months"].sum(axis=0))
-    with open(os.path.join(out_dir, "percentiles.csv"), "w", newline="") as f:
+def write_csv(path, header, rows):
+    with open(path, "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(header)
         w.writerows(rows)
 
-    with open(os.path.join(out_dir, "attribution.csv"), "w", newline="") as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(["site", "month", "paths", "none", "power", "supply", "funding"])
-        for i, site in enumerate(sc.sites):
-            for k, t in enumerate(sc.report):
-                b = res["bind_rep"][i, k]
-                n = b.size
-                w.writerow([site["name"], sc.cal.name(t), n] +
-                           [fmt(np.count_nonzero(b == c) / n) for c in (NONE, POWER, SUPPLY, FUNDING)])
-        # CONFIG.md: then one ALL row per report month, the shares over every site-path (the
-        # mean of the sites' shares); `paths` is the path count.
-        for k, t in enumerate(sc.report):
-            b = res["bind_rep"][:, k]          # [sites, paths]
-            n_paths = b.shape[1]
-            w.writerow(["ALL", sc.cal.name(t), n_paths] +
-                       [fmt(np.count_nonzero(b == c) / b.size)
-                        for c in (NONE, POWER, SUPPLY, FUNDING)])
 
-    # CONFIG.md "targets.csv": each site's target schedule at each report month, then ALL (sum).
-    with open(os.path.join(out_dir, "targets.csv"), "w", newline="") as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(["site", "month", "target_gw"])
-        total = np.zeros(len(sc.report))
-        for site in sc.sites:
-            tg = np.array([site["target"].at(float(t)) for t in sc.report])
-            total += tg
-            for t, v in zip(sc.report, tg):
-                w.writerow([site["name"], sc.cal.name(t), fmt(v)])
-        for t, v in zip(sc.report, total):
-            w.writerow(["ALL", sc.cal.name(t), fmt(v)])
+def write_reports(sc, res, out_dir):
+    os.makedirs(out_dir, exist_ok=True)
+    rows = []
+    for site, month, metric, values, censored in cells(sc, res):
+        st = cell_stats(values, sc.percentiles)
+        rows.append([site, month, metric] + [fmt(v) for v in st] +
+                    ["" if censored is None else fmt(np.mean(censored))])
+    write_csv(os.path.join(out_dir, "percentiles.csv"), percentile_header(sc), rows)
 
+    # attribution.csv: each site and report month; then ALL, then each group: the shares
+    # over their site-paths (the mean of the sites' shares); `paths` is the path count.
+    rows = []
+    months = [sc.cal.name(t) for t in sc.report]
+    b_all = res["bind_rep"]                      # [sites, report months, paths]
+    n_paths = b_all.shape[2]
+
+    def shares(b):
+        return [fmt(np.count_nonzero(b == c) / b.size) for c in (NONE, POWER, SUPPLY, FUNDING)]
+
+    for i, site in enumerate(sc.sites):
+        for k, m in enumerate(months):
+            rows.append([site["name"], m, n_paths] + shares(b_all[i, k]))
+    for k, m in enumerate(months):
+        rows.append(["ALL", m, n_paths] + shares(b_all[:, k]))
+    for g, members in sc.groups:
+        for k, m in enumerate(months):
+            rows.append([g, m, n_paths] + shares(b_all[members, k]))
+    write_csv(os.path.join(out_dir, "attribution.csv"),
+              ["site", "month", "paths", "none", "power", "supply", "funding"], rows)
+
+    # targets.csv: each site's target at each report month (read at the month index), then
+    # ALL and each group (the sums).
+    rows = []
+    tg = np.array([[site["target"].at(float(t)) for t in sc.report] for site in sc.sites])
+    for i, site in enumerate(sc.sites):
+        rows += [[site["name"], m, fmt(v)] for m, v in zip(months, tg[i])]
+    rows += [["ALL", m, fmt(v)] for m, v in zip(months, tg.sum(axis=0))]
+    for g, members in sc.groups:
+        rows += [[g, m, fmt(v)] for m, v in zip(months, tg[members].sum(axis=0))]
+    write_csv(os.path.join(out_dir, "targets.csv"), ["site", "month", "target_gw"], rows)
+
+
+# ----------------------------------------------------------------------------------------
+# Stresses (ANALYSIS.md "Named stresses", "stress_compare.csv")
+# ----------------------------------------------------------------------------------------
+
+COMPARE_HEADER = ["stress", "site", "month", "metric", "paths", "base_mean", "stress_mean",
+                  "diff_mean", "diff_sd", "diff_ci_low", "diff_ci_high", "p_diff_positive",
+                  "base_p50", "stress_p50", "diff_p50", "base_p95", "stress_p95", "diff_p95"]
+
+
+def compare_rows(name, base_cells, stress_cells, p_diff_tol=P_DIFF_TOL):
+    """One stress_compare.csv row per row of percentiles.csv: the paired differences
+    d = stressed - base over the same paths."""
+    rows = []
+    for (site, month, metric, x, _), (s2, m2, k2, y, _) in zip(base_cells, stress_cells):
+        assert (site, month, metric) == (s2, m2, k2), "a stress changed the tables' shape"
+        d = y - x
+        n = d.size
+        dm = d.mean()
+        sd = d.std(ddof=1) if n > 1 else 0.0
+        half = Z975 * sd / math.sqrt(n)
+        bp50, sp50 = np.percentile(x, 50), np.percentile(y, 50)
+        bp95, sp95 = np.percentile(x, 95), np.percentile(y, 95)
+        rows.append([name, site, month, metric, n] +
+                    [fmt(v) for v in (x.mean(), y.mean(), dm, sd, dm - half, dm + half,
+                                      np.mean(d > p_diff_tol), bp50, sp50, sp50 - bp50,
+                                      bp95, sp95, sp95 - bp95)])
+    return rows
+
+
+def run_stresses(cfg, cli_sets, cli_shifts, only, paths, seed, chunk, out_dir, log,
+                 p_diff_tol=P_DIFF_TOL):
+    stresses = cfg.get("stresses") or []
+    # ANALYSIS.md: a stress is applied on top of the command line's overrides: the file, the
+    # command line's sets, the stress's sets, the command line's shifts, the stress's shifts.
+    if not stresses:
+        raise SystemExit("reference_numpy: the config has no stresses")
+    names = [s["name"] for s in stresses]
+    for o in only:
+        if o not in names:
+            raise SystemExit(f"reference_numpy: no stress named '{o}'; its stresses: {', '.join(names)}")
+    chosen = [s for s in stresses if not only or s["name"] in only]  # in the config's order
+
+    base_sc = Scenario(apply_overrides(cfg, cli_sets, cli_shifts))
+    log(f"base: simulating {paths} paths")
+    base = simulate(base_sc, paths, seed, chunk)
+    write_reports(base_sc, base, out_dir)
+    base_cells = list(cells(base_sc, base))
+    compare = []
+    for s in chosen:
+        sets, shifts = stress_edits(s)
+        try:
+            sc = Scenario(apply_overrides(cfg, cli_sets + sets, cli_shifts + shifts))
+        except OverrideError as e:
+            raise OverrideError(f"stress {s['name']}: {e}") from None
+        log(f"stress {s['name']}: simulating {paths} paths")
+        res = simulate(sc, paths, seed, chunk)
+        write_reports(sc, res, os.path.join(out_dir, "stress", s["name"]))
+        compare += compare_rows(s["name"], base_cells, cells(sc, res), p_diff_tol)
+        del res
+    write_csv(os.path.join(out_dir, "stress_compare.csv"), COMPARE_HEADER, compare)
+
+
+# ----------------------------------------------------------------------------------------
+# Command line
+# ----------------------------------------------------------------------------------------
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -679,12 +1037,58 @@ def main(argv=None):
     ap.add_argument("--seed", type=int)
     ap.add_argument("--out", required=True)
     ap.add_argument("--chunk", type=int, default=50000, help="paths simulated at once")
+    ap.add_argument("--set", dest="sets", action="append", default=[], metavar="PATH=VALUE",
+                    help="put a YAML value at a config path (repeatable)")
+    ap.add_argument("--shift", dest="shifts", action="append", default=[], metavar="PATH=MONTHS",
+                    help="move every point of a schedule by MONTHS (repeatable)")
+    ap.add_argument("--stress", action="store_true",
+                    help="run the base and the config's stresses over the same paths")
+    ap.add_argument("--only", action="append", default=[], metavar="NAME",
+                    help="with --stress: only this stress (repeatable)")
+    ap.add_argument("--p-diff-tol", type=float, default=P_DIFF_TOL,
+                    help="with --stress: p_diff_positive counts d > this (default 1e-9; "
+                         "0: the literal d > 0, rounding noise included)")
+    ap.add_argument("--verbose", "-v", action="store_true", help="progress on stderr")
     a = ap.parse_args(argv)
-    sc = Scenario(a.config)
+    if a.only and not a.stress:
+        ap.error("--only needs --stress")
+
+    def log(msg):
+        if a.verbose:
+            print(f"reference_numpy: {msg}", file=sys.stderr, flush=True)
+
+    try:
+        cfg = load_config(a.config)
+        sets = []
+        for text in a.sets:
+            path, value = split_override(text, "--set")
+            sets.append((path, parse_yaml_value(value)))
+        shifts = []
+        for text in a.shifts:
+            path, value = split_override(text, "--shift")
+            try:
+                shifts.append((path, float(value)))
+            except ValueError:
+                raise OverrideError(f"--shift {text}: MONTHS must be a number, got '{value}'")
+        base_cfg = apply_overrides(cfg, sets, shifts)   # checks the command line's edits
+        sc = Scenario(base_cfg)
+    except OverrideError as e:
+        print(f"reference_numpy: error: {e}", file=sys.stderr)
+        return 2
+    if getattr(sc, "report_dropped", 0):
+        print(f"reference_numpy: {sc.report_dropped} report month(s) after the horizon's last "
+              f"month {sc.cal.name(sc.T - 1)} left out", file=sys.stderr)
     paths = a.paths if a.paths is not None else sc.paths
     seed = a.seed if a.seed is not None else sc.seed
-    res = simulate(sc, paths, seed, a.chunk)
-    write_reports(sc, res, a.out)
+    try:
+        if a.stress:
+            run_stresses(cfg, sets, shifts, a.only, paths, seed, a.chunk, a.out, log,
+                         a.p_diff_tol)
+        else:
+            write_reports(sc, simulate(sc, paths, seed, a.chunk), a.out)
+    except OverrideError as e:
+        print(f"reference_numpy: error: {e}", file=sys.stderr)
+        return 2
     return 0
 
 
