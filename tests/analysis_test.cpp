@@ -223,6 +223,23 @@ TEST(Overrides, ACheckpointBelongsToItsOverrides) {
   EXPECT_TRUE(contains(r.output, "written for another config")) << r.output;
 }
 
+TEST(Overrides, AnErrorElsewhereInTheFileKeepsItsLineAndColumn) {
+  // The sets are applied to the YAML; a mistake the override did not touch is still reported
+  // where it is in the file, as without the override.
+  TempDir dir;
+  std::string text = two_sites;
+  text.replace(text.find("wafers_per_month: [[2026-01, 60], [2027-01, 120]]"), 49,
+               "wafers_per_month: 60");
+  const std::string config = dir.write("two.yaml", text);
+  const auto plain = run_caprisk("validate " + config);
+  const auto edited = run_caprisk("validate " + config + " --set 'sites[A].build_rate_gw=0.3'");
+  EXPECT_EQ(plain.exit_code, 2);
+  EXPECT_EQ(edited.exit_code, 2);
+  EXPECT_TRUE(contains(plain.output, "two.yaml:11:25: supply.suppliers[0].wafers_per_month"))
+      << plain.output;
+  EXPECT_EQ(edited.output, plain.output);
+}
+
 TEST(Overrides, ValidateAppliesAndListsThem) {
   TempDir dir;
   const std::string config = dir.write("two.yaml", two_sites);

@@ -447,10 +447,14 @@ namespace {
 /// The scenario of a document with `edits` applied (sets on the YAML, then shifts). An error
 /// inside an edited value is the edit's: it is named by the edit's origin (the --set as
 /// given, or the stress's file, line and field).
-Scenario build(const YAML::Node& document, const std::string& file,
+Scenario build(const std::string& text, const YAML::Node& document, const std::string& file,
                const std::vector<Override>& edits) {
   std::vector<std::string> canonical;
-  const YAML::Node root = edits.empty() ? document : apply_sets(document, edits, canonical);
+  // The edits go into a fresh parse of the text, not a YAML::Clone of `document`: a clone
+  // loses every node's line and column, and errors elsewhere in the file must keep theirs.
+  const YAML::Node root =
+      edits.empty() ? document
+                    : apply_sets(parse_yaml_document(text, file), edits, canonical);
   Reader reader(file);
   // The last edit that put the value at `field` there, or none (-1).
   const auto edit_of = [&](const std::string& field) -> int {
@@ -495,33 +499,33 @@ bool same_layout(const Scenario& a, const Scenario& b) {
          a.start.month == b.start.month;
 }
 
-Scenario stressed_variant(const YAML::Node& document, const std::string& file,
-                          const Scenario& base, const Stress& stress);
+Scenario stressed_variant(const std::string& text, const YAML::Node& document,
+                          const std::string& file, const Scenario& base, const Stress& stress);
 
 }  // namespace
 
 Scenario parse_scenario(const std::string& yaml_text, const std::string& display_name,
                         const std::vector<Override>& overrides) {
   const YAML::Node document = parse_yaml_document(yaml_text, display_name);
-  Scenario scenario = build(document, display_name, overrides);
+  Scenario scenario = build(yaml_text, document, display_name, overrides);
   scenario.overrides = overrides;
   // Every stress must give a valid scenario of the same shape: checked now, so that a broken
   // stress is found by validate, not after the base has run.
   for (const Stress& stress : scenario.stresses)
-    stressed_variant(document, display_name, scenario, stress);
+    stressed_variant(yaml_text, document, display_name, scenario, stress);
   return scenario;
 }
 
 Scenario stressed(const std::string& yaml_text, const std::string& display_name,
                   const Scenario& base, const Stress& stress) {
-  return stressed_variant(parse_yaml_document(yaml_text, display_name), display_name, base,
-                          stress);
+  return stressed_variant(yaml_text, parse_yaml_document(yaml_text, display_name), display_name,
+                          base, stress);
 }
 
 namespace {
 
-Scenario stressed_variant(const YAML::Node& document, const std::string& file,
-                          const Scenario& base, const Stress& stress) {
+Scenario stressed_variant(const std::string& text, const YAML::Node& document,
+                          const std::string& file, const Scenario& base, const Stress& stress) {
   for (const Override& edit : stress.edits)
     if (edit.path == "scenario.seed" || edit.path == "scenario.paths")
       throw UserError(edit.origin + ": a stress runs over the base's paths with the base's "
@@ -529,7 +533,7 @@ Scenario stressed_variant(const YAML::Node& document, const std::string& file,
                       edit.path);
   std::vector<Override> edits = base.overrides;
   edits.insert(edits.end(), stress.edits.begin(), stress.edits.end());
-  Scenario variant = build(document, file, edits);
+  Scenario variant = build(text, document, file, edits);
   if (!same_layout(base, variant))
     throw UserError(stress.edits.front().origin + ": stress '" + stress.name +
                     "' changes the scenario's sites, groups, report months, percentiles or "

@@ -217,9 +217,8 @@ Override parse_override(Override::Kind kind, const std::string& argument) {
   return o;
 }
 
-YAML::Node apply_sets(const YAML::Node& root, const std::vector<Override>& overrides,
+YAML::Node apply_sets(YAML::Node edited, const std::vector<Override>& overrides,
                       std::vector<std::string>& canonical) {
-  YAML::Node edited = YAML::Clone(root);
   canonical.clear();
   for (const Override& o : overrides)
     canonical.push_back(o.kind == Override::Kind::set ? apply_set(edited, o) : std::string());

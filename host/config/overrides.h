@@ -19,11 +19,12 @@ constexpr std::size_t max_override_bytes = 4096;
 /// Parses the PATH=VALUE of a --set or --shift; UserError naming the option when malformed.
 Override parse_override(Override::Kind kind, const std::string& argument);
 
-/// The document with every set applied, on a copy: `root` is left as it was. A path picks
+/// `document` with every set applied, in place (YAML nodes share their data: pass a document
+/// of your own, such as a fresh parse, which keeps every node's line and column). A path picks
 /// list items by index or by name (`sites[Abilene TX]`); a key the config left out is added.
 /// UserError naming the override when its path leads nowhere. `canonical` receives each
 /// set's path with indices for names, the form the reader's messages use.
-YAML::Node apply_sets(const YAML::Node& root, const std::vector<Override>& overrides,
+YAML::Node apply_sets(YAML::Node document, const std::vector<Override>& overrides,
                       std::vector<std::string>& canonical);
 
 /// Moves every point of the schedules the shifts name by their months (whole or fractional);
