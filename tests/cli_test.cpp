@@ -423,7 +423,7 @@ std::set<std::string> key_paths(const nlohmann::json& j, const std::string& pref
   for (const auto& [key, value] : j.items()) {
     const std::string path = prefix.empty() ? key : prefix + "." + key;
     keys.insert(path);
-    if (key != "headline")  // the headline's keys are the sites and months
+    if (key != "headline" && key != "outlook")  // their keys are the sites and months
       for (const std::string& inner : key_paths(value, path)) keys.insert(inner);
   }
   return keys;
@@ -449,6 +449,10 @@ TEST(Summary, EveryModeWritesTheSameKeys) {
   ASSERT_EQ(run_caprisk("stress " + stressed + " --paths 3000 --quiet --out " + dir.file("stress"))
                 .exit_code,
             0);
+  ASSERT_EQ(run_caprisk("sensitivity " + minimal_config() + " --paths 2000 --quiet --out " +
+                        dir.file("sensitivity"))
+                .exit_code,
+            0);
   const auto keys = [&](const std::string& folder) {
     return key_paths(nlohmann::json::parse(read_text(dir.file(folder + "/summary.json"))));
   };
@@ -458,6 +462,8 @@ TEST(Summary, EveryModeWritesTheSameKeys) {
   EXPECT_EQ(keys("ckpt"), single);
   EXPECT_EQ(keys("merged"), single);
   EXPECT_EQ(keys("stress"), single);
+  EXPECT_EQ(keys("sensitivity"), single);
+  EXPECT_TRUE(single.count("sensitivity.top_gw_months"));
 }
 
 TEST(CliRun, TheConfigFileIsOpenedOnce) {

@@ -102,7 +102,7 @@ struct ByteCase {
   std::string config;
   std::string options;  ///< after "--paths N", e.g. "--threads 1"
   enum Kind { run, shards, mpi } kind = run;
-  std::string command = "run";  ///< or "stress"
+  std::string command = "run";  ///< or "stress", "sensitivity"
 };
 
 /// The stresses of the stress goldens (scripts/update-golden runs the same).
@@ -173,7 +173,7 @@ TEST_P(ByteIdentical, EveryModeWritesTheGoldenBytes) {
 #endif
   }
   const std::vector<std::string> files = golden_files(golden);
-  ASSERT_GE(files.size(), c.command == "stress" ? 7u : 2u);
+  ASSERT_GE(files.size(), c.command == "stress" ? 7u : c.command == "sensitivity" ? 1u : 2u);
   for (const std::string& file : files)
     EXPECT_EQ(read_text(out + "/" + file), read_text(golden + "/" + file)) << file;
   EXPECT_EQ(headline_of(output), read_text(golden + "/headline.txt"));
@@ -202,7 +202,18 @@ INSTANTIATE_TEST_SUITE_P(
         ByteCase{"StressShards", "stargate-stress-30000", "stargate", "", ByteCase::shards,
                  "stress"},
         ByteCase{"StressMpiRanks", "stargate-stress-30000", "stargate", "--threads 1",
-                 ByteCase::mpi, "stress"}),
+                 ByteCase::mpi, "stress"},
+        ByteCase{"SensitivityOneThread", "minimal-sensitivity-4000", "minimal", "--threads 1",
+                 ByteCase::run, "sensitivity"},
+        ByteCase{"SensitivitySmallChunks", "minimal-sensitivity-4000", "minimal",
+                 "--threads 2 --chunk-paths 300", ByteCase::run, "sensitivity"},
+        ByteCase{"SensitivityCheckpointed", "minimal-sensitivity-4000", "minimal",
+                 "--checkpoint-every 1 --chunk-paths 700 --checkpoint {dir}/run.ckpt",
+                 ByteCase::run, "sensitivity"},
+        ByteCase{"SensitivityShards", "minimal-sensitivity-4000", "minimal", "",
+                 ByteCase::shards, "sensitivity"},
+        ByteCase{"SensitivityMpiRanks", "minimal-sensitivity-4000", "minimal", "--threads 1",
+                 ByteCase::mpi, "sensitivity"}),
     [](const auto& test_case) { return test_case.param.name; });
 
 }  // namespace

@@ -1,4 +1,4 @@
-// caprisk command line: run, stress, validate, merge, devices. Exit codes: 0 success, 1 runtime failure,
+// caprisk command line: run, stress, sensitivity, validate, merge, devices. Exit codes: 0 success, 1 runtime failure,
 // 2 usage or config error.
 #include <boost/program_options.hpp>
 
@@ -38,6 +38,8 @@ const char* const usage_text =
     "  stress CONFIG [--only NAME]...\n"
     "                         run the base and the config's stresses over the same paths,\n"
     "                         with paired differences and their confidence intervals\n"
+    "  sensitivity CONFIG     pin each static uncertain input at its P10 and P90 over the\n"
+    "                         same paths: a tornado of the mean shortfall (tornado.csv)\n"
     "  validate CONFIG        check a scenario config and print a summary\n"
     "  merge SHARDS...        combine the partial results of run --shard k/n\n"
     "  devices                list CUDA devices, or say why there are none\n"
@@ -317,6 +319,18 @@ int command_stress(const std::vector<std::string>& args) {
   return run_scenario(run);
 }
 
+int command_sensitivity(const std::vector<std::string>& args) {
+  po::options_description options = run_options("caprisk sensitivity CONFIG [options]");
+  po::variables_map vm;
+  if (!parse_arguments(args, options, "config", 1, vm)) return exit_ok;
+  if (!vm.count("config")) throw UserError("sensitivity: missing CONFIG (a scenario YAML file)");
+  RunOptions run = parse_run_options(vm);
+  run.sensitivity = true;
+  run.command_line = "caprisk sensitivity";
+  for (const auto& a : args) run.command_line += " " + a;
+  return run_scenario(run);
+}
+
 int command_merge(const std::vector<std::string>& args) {
   po::options_description options("caprisk merge SHARDS... [options]");
   options.add_options()("help,h", "show this help")(
@@ -359,8 +373,9 @@ int dispatch(int argc, char** argv) {
   if (command == "devices") return command_devices(rest);
   if (command == "merge") return command_merge(rest);
   if (command == "stress") return command_stress(rest);
+  if (command == "sensitivity") return command_sensitivity(rest);
   throw UserError("unknown command '" + command +
-                  "' (expected run, stress, validate, merge or devices)");
+                  "' (expected run, stress, sensitivity, validate, merge or devices)");
 }
 
 }  // namespace

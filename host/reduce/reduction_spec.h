@@ -23,16 +23,21 @@ struct ReductionSpec {
   std::vector<double> upper;
   int variants = 1;
   int difference_blocks = 0;
+  /// No cell gets percentiles, only moments (a sensitivity run, which needs means): one pass
+  /// and no pilot.
+  bool moments_only = false;
 
   int value_cells() const { return (variants + difference_blocks) * layout.value_count(); }
   int code_cells() const { return variants * layout.code_count(); }
-  /// Cells below this get percentiles; the difference blocks after them, moments only.
-  int quantile_cells() const { return variants * layout.value_count(); }
+  /// The variants' own cells; the difference blocks come after them.
+  int variant_cells() const { return variants * layout.value_count(); }
+  /// Cells below this get percentiles; the cells after them, moments only.
+  int quantile_cells() const { return moments_only ? 0 : variant_cells(); }
   /// What stands for 0 in value cell c: U for a difference cell, else 0.
   double zero_of(int c) const {
-    return c < quantile_cells() ? 0.0
-                                : upper[static_cast<std::size_t>((c - quantile_cells()) %
-                                                                 layout.value_count())];
+    return c < variant_cells() ? 0.0
+                               : upper[static_cast<std::size_t>((c - variant_cells()) %
+                                                                layout.value_count())];
   }
   /// Bytes of one path's outputs.
   double bytes_per_path() const {

@@ -252,6 +252,7 @@ namespace {
 /// Paths the pilot simulates: the whole run when its outputs fit in 64 MB (a run that small
 /// then costs one simulation), else pilot_paths, and never more than 256 MB of outputs.
 std::uint64_t pilot_path_count(std::uint64_t paths, const ReductionSpec& spec) {
+  if (spec.quantile_cells() == 0) return 0;  // no bins to place
   const auto bytes_per_path = static_cast<std::uint64_t>(spec.bytes_per_path());
   if (paths <= (std::uint64_t{64} << 20) / bytes_per_path) return paths;
   // At most 256 MB of pilot outputs, like a chunk: a layout of many cells gets fewer pilot

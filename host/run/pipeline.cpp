@@ -17,6 +17,7 @@
 #include "host/config/overrides.h"
 #include "host/config/yaml_reader.h"
 #include "host/report/compare.h"
+#include "host/report/tornado.h"
 #include "host/run/backend_cpu.h"
 #include "host/run/variants.h"
 #include "host/version.h"
@@ -101,6 +102,7 @@ RunSetup::RunSetup(const RunOptions& options, int device, bool announce)
     : options_(options), config_(read_config(options.config_path)), device_(device) {
   scenario_ = parse_scenario(config_.text, config_.path, options_.overrides);
   if (options_.paths) scenario_.paths = *options_.paths;
+  else if (options_.sensitivity) scenario_.paths = std::min(scenario_.paths, default_sensitivity_paths);
   if (options_.seed) scenario_.seed = *options_.seed;
   refuse_if_no_supply(scenario_, options_.allow_no_supply);
   if (announce)  // even with --quiet: a warning is not progress
@@ -133,6 +135,7 @@ void RunSetup::finish_setup(bool announce) {
   flat_ = std::make_unique<FlatScenario>(scenario_);
   spec_ = flat_->reduction_spec();
   if (options_.stress) set_up_stresses(announce);
+  if (options_.sensitivity) set_up_sensitivity();
   chunk_size(spec_, "cpu", options_.chunk_paths, scenario_.paths);  // refuses before any output
   backend_ = choose_backend(options_.backend, device_, announce && !options_.quiet);
   threads_ = options_.threads > 0 ? options_.threads : omp_get_max_threads();
@@ -180,6 +183,19 @@ void RunSetup::set_up_stresses(bool announce) {
   identity_ = sha256_hex(config_sha256_ + "\n# caprisk stress" + selection);
 }
 
+void RunSetup::set_up_sensitivity() {
+  inputs_ = static_inputs(scenario_);
+  if (inputs_.empty())
+    throw UserError(config_.path +
+                    ": no static uncertain input to pin: every distribution drawn once per path "
+                    "is fixed, and no event has a probability strictly between 0 and 1");
+  for (std::size_t i = 0; i < inputs_.size(); ++i)
+    for (double value : {inputs_[i].low, inputs_[i].high})
+      pinned_flats_.push_back(std::make_unique<FlatScenario>(pinned(scenario_, i, value)));
+  spec_ = sensitivity_spec(*flat_, inputs_.size());
+  identity_ = sha256_hex(config_sha256_ + "\n# caprisk sensitivity");
+}
+
 std::string RunSetup::out_dir() const {
   return options_.out_dir.empty() ? default_output_folder(scenario_.name) : options_.out_dir;
 }
@@ -194,6 +210,19 @@ ChunkSimulator RunSetup::simulator(const FlatScenario& flat, std::string& device
 }
 
 PathSource RunSetup::path_source(std::string& device_name) const {
+  if (!inputs_.empty()) {
+    std::vector<ChunkSimulator> pinned;
+    for (const auto& flat : pinned_flats_) pinned.push_back(simulator(*flat, device_name));
+    PathSource source;
+    source.spec = spec_;
+    // A sensitivity spec has no percentiles, so no pilot: nothing calls this with paths.
+    source.pilot = [](std::uint64_t, std::uint64_t count, const PathOutput&) {
+      CAPRISK_EXPECTS(count == 0, "a sensitivity run has no pilot");
+    };
+    source.simulate =
+        sensitivity_simulator(simulator(*flat_, device_name), std::move(pinned), spec_);
+    return source;
+  }
   if (stresses_.empty()) return single_source(*flat_, scenario_.seed, threads_, simulator(*flat_, device_name));
   std::vector<ChunkSimulator> pilots;
   std::vector<ChunkSimulator> backends;
@@ -233,7 +262,18 @@ void RunSetup::write_outputs(OutputDirectory& out, const RunResults& all_results
   const Scenario& s = scenario_;
   // A stress run's results hold every variant: the base's tables are block 0.
   const bool stress_run = !stresses_.empty();
-  const RunResults results = stress_run ? variant_results(all_results, spec_, 0) : all_results;
+  const bool sensitivity_run = !inputs_.empty();
+  const RunResults results =
+      stress_run || sensitivity_run ? variant_results(all_results, spec_, 0) : all_results;
+  std::vector<TornadoRow> tornado;
+  if (sensitivity_run) {
+    std::vector<PinnedDifferences> differences;
+    for (std::size_t i = 0; i < inputs_.size(); ++i)
+      differences.push_back({difference_block(all_results, spec_, sensitivity_block(i, 0)),
+                             difference_block(all_results, spec_, sensitivity_block(i, 1)),
+                             difference_block(all_results, spec_, sensitivity_block(i, 2))});
+    tornado = tornado_rows(s, results, differences);
+  }
   std::vector<StressOutcome> outcomes;
   for (std::size_t k = 0; k < stresses_.size(); ++k) {
     const int v = static_cast<int>(k) + 1;
@@ -276,12 +316,19 @@ void RunSetup::write_outputs(OutputDirectory& out, const RunResults& all_results
       {"wall_seconds", wall_seconds},
       {"paths_per_second",
        static_cast<double>(s.paths) / std::max(details.simulation_seconds, 1e-9)},
-      {"headline", headline_json(s, results)},
-      {"outlook", outlook_json(s, results)},
-      {"stresses", stresses_json(s, outcomes)}};
-  out.stage("percentiles.csv", percentiles_csv(s, results));
-  out.stage("attribution.csv", attribution_csv(s, results));
-  out.stage("targets.csv", targets_csv(s, results));
+      // A sensitivity run reduces means only: no percentiles to put in a headline.
+      {"headline", sensitivity_run ? nlohmann::json::object() : headline_json(s, results)},
+      {"outlook", sensitivity_run ? nlohmann::json::object() : outlook_json(s, results)},
+      {"stresses", stresses_json(s, outcomes)},
+      {"sensitivity", sensitivity_json(inputs_, tornado)}};
+  if (sensitivity_run) {
+    // Means only: the tables of the base are `caprisk run`'s.
+    out.stage("tornado.csv", tornado_csv(s, inputs_, tornado, s.paths));
+  } else {
+    out.stage("percentiles.csv", percentiles_csv(s, results));
+    out.stage("attribution.csv", attribution_csv(s, results));
+    out.stage("targets.csv", targets_csv(s, results));
+  }
   for (const StressOutcome& o : outcomes) {
     const std::string folder = "stress/" + o.stress->name + "/";
     out.stage(folder + "percentiles.csv", percentiles_csv(*o.scenario, o.results));
@@ -294,7 +341,10 @@ void RunSetup::write_outputs(OutputDirectory& out, const RunResults& all_results
             summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   out.commit();
   if (!options_.quiet) {
-    std::cout << headline_table(s, results);
+    if (sensitivity_run)
+      std::cout << tornado_table(s, inputs_, tornado);
+    else
+      std::cout << headline_table(s, results);
     if (stress_run) std::cout << stress_table(s, results, outcomes);
     std::printf("%llu paths in %.2f s on %s; results in %s/\n",
                 static_cast<unsigned long long>(s.paths), wall_seconds, backend_.c_str(),

@@ -17,6 +17,7 @@
 #include "host/io/output_files.h"
 #include "host/reduce/results.h"
 #include "host/run/batch.h"
+#include "host/run/sensitivity.h"
 
 namespace caprisk {
 
@@ -41,7 +42,12 @@ struct RunOptions {
   std::vector<Override> overrides;  ///< --set / --shift, in the order given
   bool stress = false;              ///< caprisk stress: the base and its stresses, paired
   std::vector<std::string> only;    ///< --only: these stresses (every one when empty)
+  bool sensitivity = false;         ///< caprisk sensitivity: each static input pinned, paired
 };
+
+/// Paths of a sensitivity run without --paths (docs/ANALYSIS.md, "Sensitivity": paired
+/// differences are precise at far fewer paths than a table needs).
+inline constexpr std::uint64_t default_sensitivity_paths = 20000;
 
 /// A config file read once: its bytes and their SHA-256 (what checkpoints, shards and
 /// summaries name the config by).
@@ -99,6 +105,8 @@ class RunSetup {
   /// The stresses of a stress run, in the config's order, and their scenarios (empty else).
   const std::vector<Stress>& stresses() const { return stresses_; }
   const std::vector<Scenario>& stressed_scenarios() const { return stressed_; }
+  /// The pinned inputs of a sensitivity run (empty else).
+  const std::vector<PinnedInput>& pinned_inputs() const { return inputs_; }
   /// The run's reduction: the scenario's own, or the stacked variants of a stress run.
   const ReductionSpec& spec() const { return spec_; }
   const std::string& backend() const { return backend_; }
@@ -125,6 +133,8 @@ class RunSetup {
   void finish_setup(bool announce);
   /// The stresses `options_` asks for (stress runs), their scenarios and the stacked spec.
   void set_up_stresses(bool announce);
+  /// The static inputs of a sensitivity run, their pinned scenarios and the spec.
+  void set_up_sensitivity();
 
   RunOptions options_;
   ConfigSource config_;
@@ -135,6 +145,8 @@ class RunSetup {
   std::vector<Stress> stresses_;
   std::vector<Scenario> stressed_;
   std::vector<std::unique_ptr<FlatScenario>> stressed_flats_;
+  std::vector<PinnedInput> inputs_;                          ///< of a sensitivity run
+  std::vector<std::unique_ptr<FlatScenario>> pinned_flats_;  ///< low0, high0, low1, ...
   ReductionSpec spec_;
   std::string backend_ = "cpu";
   int device_ = 0;

@@ -47,6 +47,7 @@ int run_shard(const RunSetup& setup) {
   header.count = options.shard_count;
   header.overrides = options.overrides;
   header.stress = options.stress;
+  header.sensitivity = options.sensitivity;
   for (const Stress& stress : setup.stresses()) header.stresses.push_back(stress.name);
   const std::string path =
       folder + "/" + shard_file_name(options.shard_index, options.shard_count);
@@ -157,6 +158,7 @@ int run_single(const RunOptions& options) {
                               : "cpu:" + std::to_string(setup.threads()) + " threads"};
   const bool whole_run_on_device =
       setup.backend() == "cuda" && options.checkpoint_path.empty() && setup.stresses().empty() &&
+      setup.pinned_inputs().empty() &&
       fits_on_device(setup.flat(), setup.scenario().paths, setup.device());
   const RunResults results = whole_run_on_device ? run_whole_on_device(setup, details)
                                                  : run_streamed(setup, details);
@@ -245,6 +247,7 @@ int merge_shards(const MergeOptions& options) {
   run.command_line = options.command_line;
   run.overrides = first.overrides;
   run.stress = first.stress;
+  run.sensitivity = first.sensitivity;
   run.only = first.stresses;
   const RunSetup setup(run, first.config_sha256, first.seed, first.paths);
   OutputDirectory out(setup.out_dir());

@@ -16,7 +16,7 @@ constexpr std::uint64_t max_shards = 1000000;
 /// A shard's header fields come first in its payload and never take more than this.
 constexpr std::uint64_t header_bytes_limit =
     3 * 4096 + 4 * 8 + 3 * 8 + 8 + max_overrides * (1 + 8 + max_override_bytes) + 1 + 8 +
-    max_stresses * (8 + 64);
+    max_stresses * (8 + 64) + 1;
 
 }  // namespace
 
@@ -45,6 +45,7 @@ ShardHeader parse_shard_header(binary::Reader& in) {
   const auto stresses = in.get<std::uint64_t>("the stress count");
   if (stresses > max_stresses) in.corrupt("it names more stresses than a config may have");
   for (std::uint64_t k = 0; k < stresses; ++k) header.stresses.push_back(in.get_string("a stress", 64));
+  header.sensitivity = in.get_flag("the sensitivity flag");
   if (header.count == 0 || header.count > max_shards || header.index >= header.count)
     in.corrupt("shard index " + std::to_string(header.index) + " of " +
                std::to_string(header.count) + " is impossible");
@@ -99,6 +100,7 @@ void write_shard(const std::string& path, const ShardHeader& header,
   out.put_flag(header.stress);
   out.put(static_cast<std::uint64_t>(header.stresses.size()));
   for (const std::string& name : header.stresses) out.put_string(name);
+  out.put_flag(header.sensitivity);
   reducer.save(out);
   write_file_atomically(path, binary::seal(binary::FileKind::shard, out.bytes()));
 }

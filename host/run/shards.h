@@ -25,6 +25,7 @@ struct ShardHeader {
   std::vector<Override> overrides;    ///< --set/--shift of the run, for merge to re-apply
   bool stress = false;                ///< a stress run (caprisk stress --shard)
   std::vector<std::string> stresses;  ///< the stresses it holds
+  bool sensitivity = false;           ///< a sensitivity run (caprisk sensitivity --shard)
 };
 
 /// The header fields at the start of a shard's payload, checked for consistency.

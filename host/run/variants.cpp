@@ -43,21 +43,29 @@ ChunkSimulator stacked_simulator(std::vector<ChunkSimulator> variants, const Red
       variants[v](first, count,
                   PathOutput{out.values + v * value_block, out.codes + v * code_block, out.stride});
     const double* base = out.values;
-    for (std::size_t s = 1; s < variants.size(); ++s) {
-      const double* stressed = out.values + s * value_block;
-      double* difference = out.values + (variants.size() - 1 + s) * value_block;
-      for (int c = 0; c < layout.value_count(); ++c) {
-        const std::uint64_t at = static_cast<std::uint64_t>(c) * out.stride;
-        const double offset = offsets[static_cast<std::size_t>(c)];
-        // U + d: never below 0 nor above the cell's bound U + the stressed bound (s - b
-        // rounds to within [-b, s], and rounding is monotone), and exactly U when d = 0.
-        for (std::uint64_t p = 0; p < count; ++p) {
-          const double d = stressed[at + p] - base[at + p];
-          difference[at + p] = offset + (std::abs(d) <= kNoChange ? 0.0 : d);
-        }
-      }
-    }
+    for (std::size_t s = 1; s < variants.size(); ++s)
+      write_differences(out.values + s * value_block, out.stride, base, out.stride,
+                        out.values + (variants.size() - 1 + s) * value_block, out.stride, count,
+                        offsets);
   };
+}
+
+void write_differences(const double* varied, std::uint64_t varied_stride, const double* base,
+                       std::uint64_t base_stride, double* difference,
+                       std::uint64_t difference_stride, std::uint64_t count,
+                       const std::vector<double>& offsets) {
+  for (std::size_t c = 0; c < offsets.size(); ++c) {
+    const double* v = varied + c * varied_stride;
+    const double* b = base + c * base_stride;
+    double* out = difference + c * difference_stride;
+    const double offset = offsets[c];
+    // U + d: never below 0 nor above the cell's bound U + the varied bound (v - b rounds to
+    // within [-b, v], and rounding is monotone), and exactly U when d = 0.
+    for (std::uint64_t p = 0; p < count; ++p) {
+      const double d = v[p] - b[p];
+      out[p] = offset + (std::abs(d) <= kNoChange ? 0.0 : d);
+    }
+  }
 }
 
 RunResults variant_results(const RunResults& stacked, const ReductionSpec& spec, int v) {
@@ -81,8 +89,14 @@ RunResults variant_results(const RunResults& stacked, const ReductionSpec& spec,
 std::vector<PairedDifference> paired_differences(const RunResults& stacked,
                                                  const ReductionSpec& spec, int stress) {
   CAPRISK_EXPECTS(stress >= 1 && stress < spec.variants, "no such stress");
+  return difference_block(stacked, spec, stress - 1);
+}
+
+std::vector<PairedDifference> difference_block(const RunResults& stacked,
+                                               const ReductionSpec& spec, int k) {
+  CAPRISK_EXPECTS(k >= 0 && k < spec.difference_blocks, "no such difference block");
   const auto cells = static_cast<std::size_t>(spec.layout.value_count());
-  const std::size_t block = static_cast<std::size_t>(spec.variants - 1 + stress) * cells;
+  const std::size_t block = static_cast<std::size_t>(spec.variants + k) * cells;
   const double root_n = std::sqrt(static_cast<double>(stacked.paths));
   std::vector<PairedDifference> differences(cells);
   for (std::size_t c = 0; c < cells; ++c) {

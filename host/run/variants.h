@@ -30,11 +30,23 @@ ReductionSpec stacked_spec(const std::vector<const FlatScenario*>& variants);
 /// differences of each stress from the base.
 ChunkSimulator stacked_simulator(std::vector<ChunkSimulator> variants, const ReductionSpec& spec);
 
+/// difference[c][p] = offsets[c] + (varied[c][p] - base[c][p]) for the layout's value cells c
+/// (offsets.size() of them) and paths p < count, each array [cell * stride + path]; a
+/// difference of at most kNoChange is written as exactly offsets[c].
+void write_differences(const double* varied, std::uint64_t varied_stride, const double* base,
+                       std::uint64_t base_stride, double* difference,
+                       std::uint64_t difference_stride, std::uint64_t count,
+                       const std::vector<double>& offsets);
+
 /// Variant v's tables (0: the base) out of the stacked results.
 RunResults variant_results(const RunResults& stacked, const ReductionSpec& spec, int v);
 
 /// Stress s's (from 1) paired differences, one per value cell of the layout.
 std::vector<PairedDifference> paired_differences(const RunResults& stacked,
                                                  const ReductionSpec& spec, int stress);
+
+/// Difference block k's (from 0) paired differences, one per value cell of the layout.
+std::vector<PairedDifference> difference_block(const RunResults& stacked,
+                                               const ReductionSpec& spec, int k);
 
 }  // namespace caprisk
