@@ -62,6 +62,14 @@ struct SiteInputs {
   double build_rate_gw;
 };
 
+/// Every static draw of a path (the values after sampling; caprisk trace prints them).
+struct PathStatics {
+  ProgramInputs program;
+  SupplierInputs suppliers[ModelLimits::max_suppliers];
+  DealInputs deals[ModelLimits::max_deals];
+  SiteInputs sites[ModelLimits::max_sites];
+};
+
 CAPRISK_DEVICE inline YieldCurveInputs sample_yield_curve(const YieldParams& p,
                                                           RandomStream& stream,
                                                           const FactorUniforms& factors) {
@@ -215,6 +223,13 @@ CAPRISK_DEVICE inline void simulate_path(const ScenarioView& s, std::uint64_t se
     gw_months[i] = 0.0;
     on_target_month[i] = -1;
   }
+  if (trace != nullptr && trace->statics != nullptr) {
+    PathStatics& statics = *trace->statics;
+    statics.program = program;
+    for (int k = 0; k < s.supplier_count; ++k) statics.suppliers[k] = suppliers[k];
+    for (int d = 0; d < s.deal_count; ++d) statics.deals[d] = deals[d];
+    for (int i = 0; i < s.site_count; ++i) statics.sites[i] = sites[i];
+  }
 
   // Supply produced in month p arrives at p + lead; everything below is per GW.
   const double gw_per_good_stack =
@@ -229,6 +244,8 @@ CAPRISK_DEVICE inline void simulate_path(const ScenarioView& s, std::uint64_t se
       for (int k = 0; k < s.supplier_count; ++k) {
         const SupplierParams& p = s.suppliers[k];
         const double loss = disruption_loss(p, disruptions[k], seed, path, produced);
+        if (trace != nullptr && trace->disruption_loss != nullptr)
+          trace->disruption_loss[k * s.horizon_months + produced] = loss;
         const double wafers = schedule_value(s.points, p.wafers_per_month,
                                              produced - suppliers[k].ramp_delay_months) *
                               suppliers[k].capacity_factor * (1.0 - loss);
@@ -239,6 +256,7 @@ CAPRISK_DEVICE inline void simulate_path(const ScenarioView& s, std::uint64_t se
       if (s.packaging_cap_by_month != nullptr) gw = min_of(gw, s.packaging_cap_by_month[produced]);
       inventory += gw;
       if (trace != nullptr && trace->arrived_gw != nullptr) trace->arrived_gw[t] = gw;
+      if (trace != nullptr && trace->produced_gw != nullptr) trace->produced_gw[produced] = gw;
     } else if (trace != nullptr && trace->arrived_gw != nullptr) {
       trace->arrived_gw[t] = 0.0;
     }
@@ -268,6 +286,9 @@ CAPRISK_DEVICE inline void simulate_path(const ScenarioView& s, std::uint64_t se
     if (trace != nullptr && trace->received_usd_b != nullptr)
       for (int d = 0; d < s.deal_count; ++d)
         trace->received_usd_b[d * s.horizon_months + t] = received[d];
+    if (trace != nullptr && trace->cancelled != nullptr)
+      for (int d = 0; d < s.deal_count; ++d)
+        trace->cancelled[d * s.horizon_months + t] = cancelled[d] ? 1 : 0;
     // GW each deal's money pays for so far (M_d / capex), once per month rather than once per
     // site it funds.
     double paid_gw[max_deals];
@@ -325,6 +346,9 @@ CAPRISK_DEVICE inline void simulate_path(const ScenarioView& s, std::uint64_t se
         if (trace->shortfall_gw != nullptr) trace->shortfall_gw[at] = shortfall;
         if (trace->power_gw != nullptr) trace->power_gw[at] = power;
         if (trace->binding != nullptr) trace->binding[at] = binding;
+        if (trace->room_gw != nullptr) trace->room_gw[at] = room;
+        if (trace->funds_gw != nullptr) trace->funds_gw[at] = funds;
+        if (trace->allocated_gw != nullptr) trace->allocated_gw[at] = alloc;
       }
     }
     if (is_report_month) {
@@ -354,6 +378,8 @@ CAPRISK_DEVICE inline void simulate_path(const ScenarioView& s, std::uint64_t se
       if (s.deals[d].kind == DealKindCode::per_gw)
         installed_whole_gw[d][t % installed_history_months] =
             static_cast<int>(min_of(floor(deal_gw[d] + whole_gw_slack), 2.0e9));
+    if (trace != nullptr && trace->charged_gw != nullptr)
+      for (int d = 0; d < s.deal_count; ++d) trace->charged_gw[d * s.horizon_months + t] = charged[d];
   }
 
   double program_gw_months = 0.0;

@@ -120,9 +120,11 @@ struct PathOutput {
   std::uint64_t stride;
 };
 
-/// Month-by-month detail of one path, for tests and tools that replay a path; any pointer may
-/// be null.
-/// Per-site and per-deal arrays are indexed [index * horizon_months + t].
+struct PathStatics;  // kernels/model.h: a path's static draws
+
+/// Month-by-month detail of one path, for tests and tools that replay a path (caprisk trace);
+/// any pointer may be null.
+/// Per-site, per-deal and per-supplier arrays are indexed [index * horizon_months + t].
 struct PathTrace {
   double* installed_gw = nullptr;    ///< X_i(t)
   double* shortfall_gw = nullptr;    ///< shortfall_i(t)
@@ -131,6 +133,14 @@ struct PathTrace {
   double* arrived_gw = nullptr;      ///< supply arriving in month t
   double* inventory_gw = nullptr;    ///< I after the month's allocation
   double* received_usd_b = nullptr;  ///< cumulative money received by each deal
+  double* charged_gw = nullptr;      ///< cumulative GW charged to each deal (G_d)
+  std::uint8_t* cancelled = nullptr; ///< 1 from the month a deal is cancelled
+  double* disruption_loss = nullptr; ///< per supplier: the loss on month t's production
+  double* produced_gw = nullptr;     ///< supply produced in month t (arrives after the lead time)
+  double* room_gw = nullptr;         ///< per site: min(min(P, target) - X, build rate)
+  double* funds_gw = nullptr;        ///< per site: GW its deals' unspent money pays for
+  double* allocated_gw = nullptr;    ///< per site: what it installs this month
+  PathStatics* statics = nullptr;    ///< the static draws
 };
 
 /// Binding constraint of a site-month (docs/MODEL.md, "Sites and the monthly allocation").

@@ -39,7 +39,7 @@ std::vector<std::string> files_in(const std::string& dir) {
   return names;
 }
 
-TEST(CliRun, WritesTheThreeResultFiles) {
+TEST(CliRun, WritesItsResultFiles) {
   TempDir dir;
   const CommandResult r =
       run_caprisk("run " + minimal_config() + " --paths 3000 --quiet --out " + dir.path);
@@ -47,7 +47,7 @@ TEST(CliRun, WritesTheThreeResultFiles) {
   // The results, each a link into .caprisk/current (the run's own folder), and nothing else.
   EXPECT_EQ(files_in(dir.path),
             (std::vector<std::string>{".caprisk", "attribution.csv", "percentiles.csv",
-                                      "summary.json", "targets.csv"}));
+                                      "summary.json", "tail_paths.csv", "targets.csv"}));
   for (const char* name : {"attribution.csv", "percentiles.csv", "summary.json", "targets.csv"})
     EXPECT_EQ(fs::read_symlink(dir.file(name)), fs::path(".caprisk/current") / name) << name;
   EXPECT_EQ(files_in(dir.file(".caprisk")), (std::vector<std::string>{"current", "lock", "runs"}));

@@ -1,4 +1,4 @@
-// caprisk command line: run, stress, sensitivity, validate, merge, devices. Exit codes: 0 success, 1 runtime failure,
+// caprisk command line: run, stress, sensitivity, trace, validate, merge, devices. Exit codes: 0 success, 1 runtime failure,
 // 2 usage or config error.
 #include <boost/program_options.hpp>
 
@@ -19,6 +19,7 @@
 #include "host/io/output_files.h"
 #include "host/run/run.h"
 #include "host/run/shards.h"
+#include "host/run/trace.h"
 #include "host/version.h"
 
 namespace po = boost::program_options;
@@ -40,6 +41,7 @@ const char* const usage_text =
     "                         with paired differences and their confidence intervals\n"
     "  sensitivity CONFIG     pin each static uncertain input at its P10 and P90 over the\n"
     "                         same paths: a tornado of the mean shortfall (tornado.csv)\n"
+    "  trace CONFIG --path N  replay one path month by month (its ID from tail_paths.csv)\n"
     "  validate CONFIG        check a scenario config and print a summary\n"
     "  merge SHARDS...        combine the partial results of run --shard k/n\n"
     "  devices                list CUDA devices, or say why there are none\n"
@@ -331,6 +333,48 @@ int command_sensitivity(const std::vector<std::string>& args) {
   return run_scenario(run);
 }
 
+int command_trace(const std::vector<std::string>& args) {
+  po::options_description options("caprisk trace CONFIG --path N [options]");
+  options.add_options()("help,h", "show this help")(
+      "path", po::value<std::string>(), "the path to replay: its ID, from 0 (tail_paths.csv)")(
+      "paths", po::value<std::string>(), "the run's path count (default scenario.paths)")(
+      "seed", po::value<std::string>(), "random seed (default scenario.seed)")(
+      "csv", po::value<std::string>(),
+      "write the month-by-month CSV here (default out/<scenario name>/trace-path-N.csv)")(
+      "quiet,q", "write the CSV only");
+  add_override_options(options);
+  po::variables_map vm;
+  if (!parse_arguments(args, options, "config", 1, vm)) return exit_ok;
+  if (!vm.count("config")) throw UserError("trace: missing CONFIG (a scenario YAML file)");
+  if (!vm.count("path")) throw UserError("trace: missing --path N (the ID of the path to replay)");
+  const std::string path_text = vm["path"].as<std::string>();
+  std::uint64_t path = 0;
+  const auto [ptr, ec] =
+      std::from_chars(path_text.data(), path_text.data() + path_text.size(), path);
+  if (ec != std::errc() || ptr != path_text.data() + path_text.size() || path_text.empty())
+    throw UserError("--path expects a path ID, a whole number >= 0, got '" + path_text + "'");
+  const std::string config = vm["config"].as<std::string>();
+  Scenario scenario = parse_scenario(read_config_file(config), config, parse_overrides(vm));
+  if (vm.count("paths"))
+    scenario.paths = parse_count(vm["paths"].as<std::string>(), "--paths", ModelLimits::max_paths);
+  if (vm.count("seed")) scenario.seed = parse_seed(vm["seed"].as<std::string>());
+  if (path >= scenario.paths)
+    throw UserError("--path " + path_text + " is beyond the run's " +
+                    std::to_string(scenario.paths) + " paths (IDs 0 to " +
+                    std::to_string(scenario.paths - 1) +
+                    "); give the run's --paths if it ran more than scenario.paths");
+  const std::string csv = vm.count("csv") ? vm["csv"].as<std::string>()
+                                          : default_output_folder(scenario.name) +
+                                                "/trace-path-" + std::to_string(path) + ".csv";
+  if (!vm.count("csv")) check_folder_can_be_written(default_output_folder(scenario.name), "--csv");
+  check_file_can_be_written(csv, "--csv");
+  const FlatScenario flat(scenario);
+  const PathReplay replay = replay_path(flat, scenario.seed, path);
+  write_file_atomically(csv, trace_csv(scenario, replay));
+  if (!vm.count("quiet")) std::cout << trace_text(scenario, replay) << "month by month: " << csv << "\n";
+  return exit_ok;
+}
+
 int command_merge(const std::vector<std::string>& args) {
   po::options_description options("caprisk merge SHARDS... [options]");
   options.add_options()("help,h", "show this help")(
@@ -374,8 +418,9 @@ int dispatch(int argc, char** argv) {
   if (command == "merge") return command_merge(rest);
   if (command == "stress") return command_stress(rest);
   if (command == "sensitivity") return command_sensitivity(rest);
+  if (command == "trace") return command_trace(rest);
   throw UserError("unknown command '" + command +
-                  "' (expected run, stress, sensitivity, validate, merge or devices)");
+                  "' (expected run, stress, sensitivity, trace, validate, merge or devices)");
 }
 
 }  // namespace

@@ -26,6 +26,19 @@ struct ReductionSpec {
   /// No cell gets percentiles, only moments (a sensitivity run, which needs means): one pass
   /// and no pilot.
   bool moments_only = false;
+  /// Worst paths kept per entity by its GW-months over the horizon (tail_paths.csv); 0: none.
+  int tail_paths = 0;
+
+  /// The cells whose worst paths are kept: every site's, ALL's and each group's GW-months in
+  /// block 0, in the tables' entity order (sites, ALL, groups).
+  std::vector<int> tail_cells() const {
+    std::vector<int> cells;
+    if (tail_paths <= 0) return cells;
+    for (int entity = 0; entity <= layout.site_count; ++entity)
+      cells.push_back(layout.gw_months(entity));
+    for (int g = 0; g < layout.group_count; ++g) cells.push_back(layout.group_gw_months(g));
+    return cells;
+  }
 
   int value_cells() const { return (variants + difference_blocks) * layout.value_count(); }
   int code_cells() const { return variants * layout.code_count(); }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "host/reduce/statistics.h"
+#include "host/reduce/worst_paths.h"
 #include "kernels/scenario_view.h"
 
 namespace caprisk {
@@ -40,6 +41,9 @@ struct RunResults {
   std::vector<CellStatistics> cells;                         ///< one per value cell
   std::vector<std::array<std::uint64_t, binding_code_count>> binding_counts;  ///< per (site, report): BindingCode
   std::vector<std::uint64_t> censored_counts;                ///< per site
+  /// Per entity (sites, ALL, groups), its worst paths by GW-months, worst first; empty when
+  /// the run kept none (ReductionSpec::tail_paths = 0, or reduced in memory on a GPU).
+  std::vector<std::vector<TailPath>> worst_paths;
 };
 
 /// The paired difference of one value cell, stressed - base, over a run's paths (a stress run

@@ -58,6 +58,8 @@ StreamingReducer::StreamingReducer(ReductionSpec spec, std::uint64_t paths, Stre
                                                   layout_.report_count),
                          std::array<std::uint64_t, binding_code_count>{});
   censored_counts_.assign(static_cast<std::size_t>(spec_.variants * layout_.site_count), 0);
+  tail_cells_ = spec_.tail_cells();
+  worst_.assign(tail_cells_.size(), WorstPaths(static_cast<std::size_t>(spec_.tail_paths)));
 }
 
 namespace {
@@ -86,6 +88,13 @@ void route(HistogramNode* node, double value) {
 
 void StreamingReducer::add_chunk(const double* values, const std::uint8_t* codes,
                                  std::uint64_t count, std::uint64_t stride, int threads) {
+  CAPRISK_EXPECTS(tail_cells_.empty(), "a reducer that keeps worst paths needs the path IDs");
+  add_chunk(values, codes, count, stride, threads, 0);
+}
+
+void StreamingReducer::add_chunk(const double* values, const std::uint8_t* codes,
+                                 std::uint64_t count, std::uint64_t stride, int threads,
+                                 std::uint64_t first_path) {
   const int thread_count = threads > 0 ? threads : omp_get_max_threads();
   const int value_cells = spec_.value_cells();
   // A value outside [0, upper] would make the fixed-point sums wrong: never let one through.
@@ -117,6 +126,10 @@ void StreamingReducer::add_chunk(const double* values, const std::uint8_t* codes
                   "value cell " + std::to_string(out_of_range_cell) +
                       " received a value outside [0, its upper bound from the config]");
   if (pass_ != 1) return;
+  for (std::size_t k = 0; k < tail_cells_.size(); ++k) {
+    const double* column = values + static_cast<std::uint64_t>(tail_cells_[k]) * stride;
+    for (std::uint64_t p = 0; p < count; ++p) worst_[k].add(column[p], first_path + p);
+  }
   const int binding_cells = layout_.site_count * layout_.report_count;
   for (int v = 0; v < spec_.variants; ++v) {
     const std::uint8_t* block =
@@ -297,6 +310,7 @@ RunResults StreamingReducer::results() const {
   }
   results.binding_counts = binding_counts_;
   results.censored_counts = censored_counts_;
+  for (const WorstPaths& worst : worst_) results.worst_paths.push_back(worst.worst_first());
   return results;
 }
 
@@ -338,6 +352,7 @@ void StreamingReducer::merge_first_pass(const StreamingReducer& other) {
     for (int code = 0; code < binding_code_count; ++code) binding_counts_[i][code] += other.binding_counts_[i][code];
   for (std::size_t i = 0; i < censored_counts_.size(); ++i)
     censored_counts_[i] += other.censored_counts_[i];
+  for (std::size_t k = 0; k < worst_.size(); ++k) worst_[k].merge(other.worst_[k]);
 }
 
 namespace {

@@ -69,7 +69,11 @@ class StreamingReducer {
 
   /// 1 for the first pass (everything is counted), 2, 3, ... for the refining passes.
   int pass() const { return pass_; }
-  /// Adds a chunk of paths, cell-major with `stride` (in path order across calls).
+  /// Adds a chunk of paths, cell-major with `stride` (in path order across calls); the first
+  /// is path `first_path` of the run (the worst paths are kept by ID).
+  void add_chunk(const double* values, const std::uint8_t* codes, std::uint64_t count,
+                 std::uint64_t stride, int threads, std::uint64_t first_path);
+  /// The same for a spec that keeps no worst paths (tests and benchmarks).
   void add_chunk(const double* values, const std::uint8_t* codes, std::uint64_t count,
                  std::uint64_t stride, int threads);
   /// Ends the current pass; returns true when every order statistic is known (finished).
@@ -138,6 +142,8 @@ class StreamingReducer {
   std::uint64_t paths_;
   int pass_ = 1;
   std::vector<CellAccumulator> cells_;
+  std::vector<int> tail_cells_;     ///< spec_.tail_cells()
+  std::vector<WorstPaths> worst_;   ///< per tail cell
   std::vector<std::array<std::uint64_t, binding_code_count>> binding_counts_;
   std::vector<std::uint64_t> censored_counts_;
 };

@@ -188,6 +188,13 @@ void StreamingReducer::save(binary::Writer& out) const {
   }
   for (const auto& counts : binding_counts_) out.put(counts);
   out.put_vector(censored_counts_);
+  for (const WorstPaths& worst : worst_) {
+    out.put(static_cast<std::uint64_t>(worst.worst_first().size()));
+    for (const TailPath& t : worst.worst_first()) {
+      out.put(t.value);
+      out.put(t.path);
+    }
+  }
 }
 
 std::string StreamingReducer::serialized() const {
@@ -245,6 +252,21 @@ std::unique_ptr<StreamingReducer> StreamingReducer::load(binary::Reader& in,
       std::any_of(reducer->censored_counts_.begin(), reducer->censored_counts_.end(),
                   [&](std::uint64_t c) { return c > paths; }))
     in.corrupt("the censored counts do not match the sites or the path count");
+  for (std::size_t k = 0; k < reducer->worst_.size(); ++k) {
+    const auto kept = in.get<std::uint64_t>("a worst-path count");
+    if (kept > reducer->worst_[k].capacity() || kept > paths)
+      in.corrupt("it keeps more worst paths than the run has room for");
+    std::vector<TailPath> worst(static_cast<std::size_t>(kept));
+    const double upper = reducer->cells_[static_cast<std::size_t>(reducer->tail_cells_[k])].upper;
+    for (std::size_t i = 0; i < worst.size(); ++i) {
+      worst[i].value = in.get<double>("a worst path's value");
+      worst[i].path = in.get<std::uint64_t>("a worst path's ID");
+      if (!(worst[i].value >= 0 && worst[i].value <= upper) || worst[i].path >= paths ||
+          (i > 0 && !worse(worst[i - 1], worst[i])))
+        in.corrupt("its worst paths are out of range or out of order");
+    }
+    reducer->worst_[k].assign(std::move(worst));
+  }
   return reducer;
 }
 
@@ -267,7 +289,9 @@ std::uint64_t StreamingReducer::max_state_bytes(const ReductionSpec& spec) {
   constexpr std::uint64_t ranks = 64;
   const std::uint64_t per_cell =
       per_root + ranks * 8 * per_refinement + ranks * 4 * max_collect_cap * 8 / 64;
-  return (std::uint64_t{64} << 20) + cells * per_cell + max_spare_values * 8;
+  const auto tails = static_cast<std::uint64_t>(spec.tail_cells().size()) *
+                     (8 + 16 * static_cast<std::uint64_t>(std::max(0, spec.tail_paths)));
+  return (std::uint64_t{64} << 20) + cells * per_cell + max_spare_values * 8 + tails;
 }
 
 }  // namespace caprisk

@@ -135,6 +135,20 @@ std::string attribution_csv(const Scenario& s, const RunResults& r) {
   return out.str();
 }
 
+std::string tail_paths_csv(const Scenario& s, const RunResults& r) {
+  std::ostringstream out;
+  out << "site,rank,path,shortfall_gw_months\n";
+  for (std::size_t entity = 0; entity < r.worst_paths.size(); ++entity) {
+    int rank = 0;
+    for (const TailPath& t : r.worst_paths[entity]) {
+      if (t.value <= 0) break;  // a path that is never short is not a tail path
+      out << csv_field(entity_name(s, static_cast<int>(entity))) << ',' << ++rank << ','
+          << t.path << ',' << format_number(t.value) << '\n';
+    }
+  }
+  return out.str();
+}
+
 std::string targets_csv(const Scenario& s, const RunResults& r) {
   const PathLayout& layout = r.layout;
   std::ostringstream out;

@@ -36,6 +36,10 @@ std::string csv_field(const std::string& text);
 /// Binding-constraint shares per site and report month, then ALL (shares of site-paths).
 std::string attribution_csv(const Scenario& scenario, const RunResults& results);
 
+/// Per site, ALL and group, its worst paths by shortfall GW-months over the horizon (at most
+/// 20, worst first, only paths that are short at all): the IDs `caprisk trace --path` replays.
+std::string tail_paths_csv(const Scenario& scenario, const RunResults& results);
+
 /// Each site's (and ALL's) target at each report month, so a chart needs no second reading of
 /// the config.
 std::string targets_csv(const Scenario& scenario, const RunResults& results);

@@ -211,7 +211,8 @@ RunResults run_batch(const Scenario& scenario, const PathSource& source,
       } else {
         simulate(state.next_path, count, PathOutput{values.data(), codes.data(), count});
       }
-      reducer.add_chunk(values.data(), codes.data(), count, count, options.threads);
+      reducer.add_chunk(values.data(), codes.data(), count, count, options.threads,
+                        state.next_path);
       state.next_path += count;
       if (checkpoints && ++chunks_since_checkpoint >= options.checkpoint_every) {
         save_checkpoint(options, scenario, state);
@@ -289,7 +290,7 @@ void pass_over_range(StreamingReducer& reducer, std::uint64_t begin, std::uint64
   for (std::uint64_t first = begin; first < end; first += chunk) {
     const std::uint64_t count = std::min(chunk, end - first);
     simulate(first, count, PathOutput{values.data(), codes.data(), count});
-    reducer.add_chunk(values.data(), codes.data(), count, count, threads);
+    reducer.add_chunk(values.data(), codes.data(), count, count, threads, first);
   }
 }
 

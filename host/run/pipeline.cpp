@@ -136,6 +136,7 @@ void RunSetup::finish_setup(bool announce) {
   spec_ = flat_->reduction_spec();
   if (options_.stress) set_up_stresses(announce);
   if (options_.sensitivity) set_up_sensitivity();
+  else spec_.tail_paths = tail_path_count;  // the base's worst paths, for tail_paths.csv
   chunk_size(spec_, "cpu", options_.chunk_paths, scenario_.paths);  // refuses before any output
   backend_ = choose_backend(options_.backend, device_, announce && !options_.quiet);
   threads_ = options_.threads > 0 ? options_.threads : omp_get_max_threads();
@@ -223,7 +224,11 @@ PathSource RunSetup::path_source(std::string& device_name) const {
         sensitivity_simulator(simulator(*flat_, device_name), std::move(pinned), spec_);
     return source;
   }
-  if (stresses_.empty()) return single_source(*flat_, scenario_.seed, threads_, simulator(*flat_, device_name));
+  if (stresses_.empty()) {
+    PathSource source = single_source(*flat_, scenario_.seed, threads_, simulator(*flat_, device_name));
+    source.spec = spec_;  // the scenario's own, with the worst paths to keep
+    return source;
+  }
   std::vector<ChunkSimulator> pilots;
   std::vector<ChunkSimulator> backends;
   std::vector<const FlatScenario*> variants{flat_.get()};
@@ -328,6 +333,11 @@ void RunSetup::write_outputs(OutputDirectory& out, const RunResults& all_results
     out.stage("percentiles.csv", percentiles_csv(s, results));
     out.stage("attribution.csv", attribution_csv(s, results));
     out.stage("targets.csv", targets_csv(s, results));
+    if (!results.worst_paths.empty())
+      out.stage("tail_paths.csv", tail_paths_csv(s, results));
+    else if (!options_.quiet)
+      std::cerr << "caprisk: warning: the in-memory GPU reduction keeps no path IDs, so this run "
+                   "writes no tail_paths.csv (a run with --checkpoint streams, and keeps them)\n";
   }
   for (const StressOutcome& o : outcomes) {
     const std::string folder = "stress/" + o.stress->name + "/";
@@ -346,6 +356,15 @@ void RunSetup::write_outputs(OutputDirectory& out, const RunResults& all_results
     else
       std::cout << headline_table(s, results);
     if (stress_run) std::cout << stress_table(s, results, outcomes);
+    const std::size_t all = static_cast<std::size_t>(s.sites.size());
+    if (results.worst_paths.size() > all && !results.worst_paths[all].empty() &&
+        results.worst_paths[all].front().value > 0) {
+      const TailPath& worst = results.worst_paths[all].front();
+      std::printf("Worst path: %llu (%.1f GW-months short in all); caprisk trace CONFIG --path "
+                  "%llu replays it; the 20 worst of each site in tail_paths.csv\n",
+                  static_cast<unsigned long long>(worst.path), worst.value,
+                  static_cast<unsigned long long>(worst.path));
+    }
     std::printf("%llu paths in %.2f s on %s; results in %s/\n",
                 static_cast<unsigned long long>(s.paths), wall_seconds, backend_.c_str(),
                 out.path().c_str());

@@ -49,6 +49,9 @@ struct RunOptions {
 /// differences are precise at far fewer paths than a table needs).
 inline constexpr std::uint64_t default_sensitivity_paths = 20000;
 
+/// Worst paths per site, ALL and group that a run lists in tail_paths.csv.
+inline constexpr int tail_path_count = 20;
+
 /// A config file read once: its bytes and their SHA-256 (what checkpoints, shards and
 /// summaries name the config by).
 struct ConfigSource {

@@ -83,6 +83,7 @@ RunResults variant_results(const RunResults& stacked, const ReductionSpec& spec,
                                 stacked.binding_counts.begin() + (at + 1) * binding);
   results.censored_counts.assign(stacked.censored_counts.begin() + at * sites,
                                  stacked.censored_counts.begin() + (at + 1) * sites);
+  if (v == 0) results.worst_paths = stacked.worst_paths;  // kept of the base only
   return results;
 }
 
