@@ -241,7 +241,11 @@ po::options_description run_options(const char* title = "caprisk run CONFIG [opt
       "resume", "continue from --checkpoint FILE if it exists (else start afresh)")(
       "shard", po::value<std::string>(), "k/n: compute slice k (from 0) of n for `caprisk merge`")(
       "allow-no-supply", "run even when no supply can ever reach the sites")(
-      "quiet,q", "no headline table and no progress");
+      "quiet,q", "no headline table and no progress")(
+      "target-ci", po::value<std::string>(),
+      "REL: add paths in blocks until ALL's mean and P95 shortfall at every report month have "
+      "95% intervals within +-REL of their value (or 0.001 GW)")(
+      "max-paths", po::value<std::string>(), "with --target-ci: the most paths to run");
   add_override_options(options);
   return options;
 }
@@ -293,6 +297,23 @@ RunOptions parse_run_options(const po::variables_map& vm) {
   run.allow_no_supply = vm.count("allow-no-supply") > 0;
   run.quiet = vm.count("quiet") > 0;
   run.overrides = parse_overrides(vm);
+  if (vm.count("target-ci")) {
+    const std::string text = vm["target-ci"].as<std::string>();
+    double target = 0;
+    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), target);
+    if (ec != std::errc() || ptr != text.data() + text.size() || !(target > 0 && target < 1))
+      throw UserError("--target-ci expects a relative half-width strictly between 0 and 1 "
+                      "(0.01 for +-1%), got '" + text + "'");
+    if (!vm.count("max-paths"))
+      throw UserError("--target-ci needs --max-paths N: the most paths it may run");
+    run.target_ci = target;
+  }
+  if (vm.count("max-paths")) {
+    if (!vm.count("target-ci"))
+      throw UserError("--max-paths goes with --target-ci REL (use --paths for a fixed count)");
+    run.max_paths =
+        parse_count(vm["max-paths"].as<std::string>(), "--max-paths", ModelLimits::max_paths);
+  }
   return run;
 }
 

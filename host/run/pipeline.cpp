@@ -105,6 +105,21 @@ RunSetup::RunSetup(const RunOptions& options, int device, bool announce)
   else if (options_.sensitivity) scenario_.paths = std::min(scenario_.paths, default_sensitivity_paths);
   if (options_.seed) scenario_.seed = *options_.seed;
   refuse_if_no_supply(scenario_, options_.allow_no_supply);
+  if (options_.target_ci > 0) {
+    if (options_.stress || options_.sensitivity || options_.shard_count > 0)
+      throw UserError("--target-ci grows one plain run in one process: not with caprisk " +
+                      std::string(options_.stress        ? "stress"
+                                  : options_.sensitivity ? "sensitivity"
+                                                         : "run --shard"));
+    if (std::find(scenario_.percentiles.begin(), scenario_.percentiles.end(), 95.0) ==
+        scenario_.percentiles.end())
+      throw UserError("--target-ci measures the P95's interval: scenario.percentiles of " +
+                      config_.path + " must include 95");
+    if (options_.max_paths < scenario_.paths)
+      throw UserError("--max-paths " + std::to_string(options_.max_paths) +
+                      " is below the paths the run starts with (" +
+                      std::to_string(scenario_.paths) + ", from --paths or scenario.paths)");
+  }
   if (announce)  // even with --quiet: a warning is not progress
     for (const std::string& warning : scenario_warnings(scenario_))
       std::cerr << "caprisk: warning: " << warning << "\n";
@@ -297,7 +312,7 @@ void RunSetup::write_outputs(OutputDirectory& out, const RunResults& all_results
       {"overrides", overrides},
       {"scenario", s.name},
       {"seed", s.seed},
-      {"paths", s.paths},
+      {"paths", all_results.paths},
       {"command_line", options_.command_line},
       {"start", s.start.str()},
       {"horizon_months", s.horizon_months},
@@ -320,15 +335,16 @@ void RunSetup::write_outputs(OutputDirectory& out, const RunResults& all_results
       {"simulation_seconds", details.simulation_seconds},
       {"wall_seconds", wall_seconds},
       {"paths_per_second",
-       static_cast<double>(s.paths) / std::max(details.simulation_seconds, 1e-9)},
+       static_cast<double>(all_results.paths) / std::max(details.simulation_seconds, 1e-9)},
       // A sensitivity run reduces means only: no percentiles to put in a headline.
       {"headline", sensitivity_run ? nlohmann::json::object() : headline_json(s, results)},
       {"outlook", sensitivity_run ? nlohmann::json::object() : outlook_json(s, results)},
       {"stresses", stresses_json(s, outcomes)},
-      {"sensitivity", sensitivity_json(inputs_, tornado)}};
+      {"sensitivity", sensitivity_json(inputs_, tornado)},
+      {"precision", precision_json(details.precision)}};
   if (sensitivity_run) {
     // Means only: the tables of the base are `caprisk run`'s.
-    out.stage("tornado.csv", tornado_csv(s, inputs_, tornado, s.paths));
+    out.stage("tornado.csv", tornado_csv(s, inputs_, tornado, all_results.paths));
   } else {
     out.stage("percentiles.csv", percentiles_csv(s, results));
     out.stage("attribution.csv", attribution_csv(s, results));
@@ -356,6 +372,7 @@ void RunSetup::write_outputs(OutputDirectory& out, const RunResults& all_results
     else
       std::cout << headline_table(s, results);
     if (stress_run) std::cout << stress_table(s, results, outcomes);
+    if (details.precision.target > 0) std::cout << precision_text(details.precision, all_results.paths);
     const std::size_t all = static_cast<std::size_t>(s.sites.size());
     if (results.worst_paths.size() > all && !results.worst_paths[all].empty() &&
         results.worst_paths[all].front().value > 0) {
@@ -366,7 +383,7 @@ void RunSetup::write_outputs(OutputDirectory& out, const RunResults& all_results
                   static_cast<unsigned long long>(worst.path));
     }
     std::printf("%llu paths in %.2f s on %s; results in %s/\n",
-                static_cast<unsigned long long>(s.paths), wall_seconds, backend_.c_str(),
+                static_cast<unsigned long long>(all_results.paths), wall_seconds, backend_.c_str(),
                 out.path().c_str());
   }
 }

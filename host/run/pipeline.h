@@ -17,6 +17,7 @@
 #include "host/io/output_files.h"
 #include "host/reduce/results.h"
 #include "host/run/batch.h"
+#include "host/run/precision.h"
 #include "host/run/sensitivity.h"
 
 namespace caprisk {
@@ -43,6 +44,8 @@ struct RunOptions {
   bool stress = false;              ///< caprisk stress: the base and its stresses, paired
   std::vector<std::string> only;    ///< --only: these stresses (every one when empty)
   bool sensitivity = false;         ///< caprisk sensitivity: each static input pinned, paired
+  double target_ci = 0;             ///< --target-ci: relative half-width wanted (0: none)
+  std::uint64_t max_paths = 0;      ///< --max-paths: the most paths --target-ci may run
 };
 
 /// Paths of a sensitivity run without --paths (docs/ANALYSIS.md, "Sensitivity": paired
@@ -79,6 +82,7 @@ struct RunDetails {
   int mpi_ranks = 1;
   std::vector<std::string> rank_devices;  ///< one entry per rank
   std::uint64_t merged_shards = 0;
+  PrecisionReport precision;  ///< --target-ci's blocks and final half-widths
 
   void take(const BatchReport& report);
 };

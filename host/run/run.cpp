@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <iostream>
 
+#include <unistd.h>
+
 #include "host/cuda/backend_cuda.h"
 #include "host/cuda/devices.h"
 #include "host/errors.h"
@@ -144,6 +146,52 @@ RunResults run_streamed(const RunSetup& setup, RunDetails& details) {
   return results;
 }
 
+/// A streamed run grown in blocks over the same streams (--target-ci): each block resumes
+/// the previous one's finished checkpoint with more paths, which is what --resume with a
+/// larger --paths does, so the tables equal a fresh run of the final path count.
+RunResults run_to_precision(const RunSetup& setup, RunDetails& details) {
+  const auto started = std::chrono::steady_clock::now();
+  const RunOptions& options = setup.options();
+  std::string device_name;
+  const PathSource source = setup.path_source(device_name);
+  BatchOptions batch = setup.batch_options();
+  const bool own_checkpoint = batch.checkpoint_path.empty();
+  if (own_checkpoint)  // in the output folder's own state folder, removed at the end
+    batch.checkpoint_path =
+        setup.out_dir() + "/.caprisk/target-ci-" + std::to_string(::getpid()) + ".checkpoint";
+  Scenario block = setup.scenario();
+  PrecisionReport& precision = details.precision;
+  precision.target = options.target_ci;
+  precision.max_paths = options.max_paths;
+  RunResults results;
+  for (;;) {
+    BatchReport report;
+    results = run_batch(block, source, batch, report);
+    details.take(report);
+    ++precision.blocks;
+    precision.cells = precision_cells(block, results, options.target_ci);
+    precision.met = std::all_of(precision.cells.begin(), precision.cells.end(),
+                                [](const PrecisionCell& c) { return c.met(); });
+    if (precision.met || block.paths >= options.max_paths) break;
+    const std::uint64_t next = next_path_count(block.paths, precision.cells, options.max_paths);
+    if (!options.quiet)
+      std::cerr << "caprisk: --target-ci " << options.target_ci << ": not met at " << block.paths
+                << " paths; growing to " << next << "\n";
+    block.paths = next;
+    batch.resume = true;
+  }
+  if (own_checkpoint) std::filesystem::remove(batch.checkpoint_path);
+  if (!precision.met)
+    std::cerr << "caprisk: warning: " << precision_text(precision, results.paths);
+  details.chunk_paths = setup.chunk_paths();
+  details.simulation_seconds = seconds_since(started);
+  if (setup.backend() == "cuda") {
+    details.device = setup.device();
+    details.device_name = device_name;
+  }
+  return results;
+}
+
 /// `caprisk run` in one process.
 int run_single(const RunOptions& options) {
   const auto started = std::chrono::steady_clock::now();
@@ -158,10 +206,11 @@ int run_single(const RunOptions& options) {
                               : "cpu:" + std::to_string(setup.threads()) + " threads"};
   const bool whole_run_on_device =
       setup.backend() == "cuda" && options.checkpoint_path.empty() && setup.stresses().empty() &&
-      setup.pinned_inputs().empty() &&
+      setup.pinned_inputs().empty() && options.target_ci == 0 &&
       fits_on_device(setup.flat(), setup.scenario().paths, setup.device());
-  const RunResults results = whole_run_on_device ? run_whole_on_device(setup, details)
-                                                 : run_streamed(setup, details);
+  const RunResults results = options.target_ci > 0 ? run_to_precision(setup, details)
+                             : whole_run_on_device  ? run_whole_on_device(setup, details)
+                                                    : run_streamed(setup, details);
   setup.write_outputs(out, results, details, seconds_since(started));
   return 0;
 }
@@ -232,6 +281,8 @@ std::vector<std::string> shards_of_one_run(const std::vector<std::string>& files
 }  // namespace
 
 int run_scenario(const RunOptions& options) {
+  if (launched_with_mpi_ranks() && options.target_ci > 0)
+    throw UserError("--target-ci grows one run in one process: not under MPI ranks");
   return launched_with_mpi_ranks() ? run_mpi(options) : run_single(options);
 }
 
