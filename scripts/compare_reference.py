@@ -43,14 +43,48 @@ in A and B, and every stress_compare.csv cell (stress, site, month, metric) is t
   stress_mean - base_mean, diff_ci_low/high equal diff_mean -+ 1.959964 diff_sd / sqrt(n),
   diff_p50/p95 the differences of the percentiles.
 
+Sensitivity folders (both A and B hold tornado.csv, as `caprisk sensitivity` and
+`reference_numpy.py --sensitivity` write them; docs/ANALYSIS.md "Sensitivity"):
+  - A and B must have the same rows, keyed by (input, site, month, metric), and the same
+    blocks in the same order (the order of rows within a block is the rank, which sampling
+    may change between close swings, so it is not compared); paths equal; low and high
+    equal to 1e-9 relative; where both folders' summary.json list the inputs, the same
+    inputs in the same order.
+  - change_at_low, change_at_high, the signed swing (the swing with the sign of
+    change_at_high - change_at_low) and the swing: |a - b| <= K * sqrt(se_a^2 + se_b^2), each
+    se = its 95% interval's half-width / 1.959964 (the swing's: swing_ci_high - swing, which
+    is the half-width whichever way the interval went through |.|). Both SEs 0: skipped when
+    the values agree to 1e-9, else a failure; one SE 0: floored at the other's, as above.
+  - the intervals' widths: over the rows where both sides' SEs are > 0, the median of
+    max(se_a / se_b, se_b / se_a) must be <= --diff-sd-median (1.25), as diff_sd for stresses:
+    both sides must couple the pinned variants to the base alike.
+  - base_mean (once per block): tornado.csv has no sd of the base, so its SE is sd / sqrt(n)
+    from a plain run's percentiles.csv of the same config and paths (the base runs on the
+    same paths, seed and streams as that run): --base-a DIR / --base-b DIR, else a
+    percentiles.csv beside tornado.csv (the reference writes its base's tables there). A side
+    without one borrows the other's sd; with neither, base_mean is not tested (said so).
+    Where that table has the same path count, base_mean must equal its mean (to 1e-9).
+  - Each tornado.csv is also checked against itself: every block lists the same inputs with
+    one base_mean, the same paths, low and high; ranks 1..k in row order, swings not
+    increasing, equal swings in the inputs' order (summary.json's, where it lists them);
+    the entity's blocks `horizon` (shortfall_gw_months) first, then the report months
+    (shortfall_gw) in order; mean_at_low/high = base_mean + change_at_low/high; the change
+    intervals centred on the change; the swing interval a mean's interval taken through |.|;
+    swing = |change_at_high - change_at_low| up to the 1e-9 rule (4e-9); events low 0, high 1;
+    summary.json's top_gw_months = the first ten rows of ALL's horizon block.
+  The largest z of each test is printed at the end.
+
 Prints the worst cells (largest z or interval gap) and "N cells, M disagreements";
-exits 1 when any cell disagrees (or, for stress folders, when the tables' rows differ).
+exits 1 when any cell disagrees (or, for stress and sensitivity folders, when the tables'
+rows differ).
 
 Usage: compare_reference.py A B [--k 4] [--ci-scale 1] [--percentiles 50,95] [--top 25]
+       [--base-a DIR] [--base-b DIR]
 (A and B: output folders, or for plain runs also percentiles.csv files.) Standard library only.
 """
 import argparse
 import csv
+import json
 import math
 import os
 import sys
@@ -326,6 +360,330 @@ def compare_stress(a, b, args, res):
     return counts, n_cmp, n_skipped, n_incons
 
 
+# ----------------------------------------------------------------------------------------
+# Sensitivity folders (tornado.csv; docs/ANALYSIS.md "Sensitivity")
+# ----------------------------------------------------------------------------------------
+
+TORNADO_KEY = ("input", "site", "month", "metric")
+TORNADO_BLOCK = ("site", "month", "metric")
+EVENT_SUFFIXES = (".close_probability", ".power.failure_probability")
+
+
+def close_rel(a, b, rel=1e-9, floor=1e-12):
+    """|a - b| <= rel * max(|a|, |b|), or both within `floor` of each other (values that are 0
+    in exact arithmetic)."""
+    return abs(a - b) <= max(rel * max(abs(a), abs(b)), floor)
+
+
+def se_of(lo, hi):
+    """A 95% interval's standard error: its half-width / 1.959964."""
+    return max(float(hi) - float(lo), 0.0) / 2.0 / Z975
+
+
+def signed_swing(r):
+    """The signed mean of d = high - low: tornado.csv keeps its size (`swing`); its sign is
+    that of change_at_high - change_at_low (equal to it up to the 1e-9 rule)."""
+    s = float(r["swing"])
+    return -s if float(r["change_at_high"]) < float(r["change_at_low"]) else s
+
+
+def swing_se(r):
+    """The swing's interval is m -+ h through |.|: [|m| - h, |m| + h] or [0, |m| + h], so
+    h = swing_ci_high - swing in every case."""
+    return max(float(r["swing_ci_high"]) - float(r["swing"]), 0.0) / Z975
+
+
+def load_summary_inputs(folder):
+    """summary.json's sensitivity.inputs, or None."""
+    p = os.path.join(folder, "summary.json")
+    if not os.path.isfile(p):
+        return None, None
+    try:
+        with open(p) as f:
+            s = json.load(f).get("sensitivity") or {}
+    except (OSError, ValueError):
+        return None, None
+    return s.get("inputs"), s.get("top_gw_months")
+
+
+def base_cells(path):
+    """A plain run's percentiles.csv (a folder or the file) as {(site, month, metric): row},
+    with the GW-months rows also under (site, 'horizon', 'shortfall_gw_months')."""
+    p = resolve(path, "percentiles.csv")
+    if not os.path.isfile(p):
+        return None
+    out = {}
+    for r in read_rows(p):
+        out[(r["site"], r["month"], r["metric"])] = r
+        if r["metric"] == "shortfall_gw_months":
+            out[(r["site"], "horizon", "shortfall_gw_months")] = r
+    return out
+
+
+def tornado_consistency(label, folder, res):
+    """A tornado.csv against itself (and its folder's summary.json, when it lists the inputs):
+    every block lists the same inputs, ranked 1..k in row order by swing (largest first, ties
+    in the inputs' order), with one base_mean and the same paths, low and high; mean_at_* =
+    base_mean + change_at_*; the change intervals centred on the change; the swing interval
+    that of a mean taken through |.|; swing = |change_at_high - change_at_low| up to the 1e-9
+    rule; events low 0 and high 1. Returns (rows, blocks, problems)."""
+    rows = read_rows(os.path.join(folder, "tornado.csv"))
+    inputs, top = load_summary_inputs(folder)
+    order = {x["input"]: i for i, x in enumerate(inputs)} if inputs else None
+    n_bad = 0
+
+    def bad(key, msg):
+        nonlocal n_bad
+        n_bad += 1
+        res.add(math.inf, True, f"{label} consistency", key, "consistency", msg)
+
+    blocks, block_of = [], {}
+    for r in rows:
+        b = tuple(r[k] for k in TORNADO_BLOCK)
+        if b not in block_of:
+            block_of[b] = []
+            blocks.append(b)
+        elif blocks[-1] != b:
+            bad(b + ("",), "the block's rows are not together")
+        block_of[b].append(r)
+    first_inputs = None
+    lowhigh = {}
+    paths = {r["paths"] for r in rows}
+    if len(paths) > 1:
+        bad(("(all)", "", "", ""), f"paths differ between rows: {sorted(paths)}")
+    # Block order within an entity: horizon (GW-months) first, then increasing months.
+    for i, b in enumerate(blocks):
+        site, month, metric = b
+        want = "shortfall_gw_months" if month == "horizon" else "shortfall_gw"
+        if metric != want:
+            bad(b + ("",), f"metric {metric} in a {month} block (want {want})")
+        if i > 0 and blocks[i - 1][0] == site:
+            pm = blocks[i - 1][1]
+            if month == "horizon" or not (pm == "horizon" or pm < month):
+                bad(b + ("",), f"block after {pm}: want horizon first, then the report months in order")
+        elif month != "horizon":
+            bad(b + ("",), "an entity's first block is not `horizon`")
+    for b in blocks:
+        rs = block_of[b]
+        names = [r["input"] for r in rs]
+        if first_inputs is None:
+            first_inputs = sorted(names)
+            if order is not None and sorted(order) != first_inputs:
+                bad(b + ("",), "the inputs differ from summary.json's")
+        elif sorted(names) != first_inputs:
+            bad(b + ("",), "the block lists other inputs than the first block")
+        if len(set(names)) != len(names):
+            bad(b + ("",), "an input appears twice in the block")
+        if len({r["base_mean"] for r in rs}) > 1:
+            bad(b + ("",), "base_mean differs between the block's rows")
+        prev = None
+        for k, r in enumerate(rs, start=1):
+            key = b + (r["input"],)
+            if int(r["rank"]) != k:
+                bad(key, f"rank {r['rank']} at row {k} of the block")
+            sw = float(r["swing"])
+            if prev is not None:
+                psw, pin = prev
+                if sw > psw:
+                    bad(key, f"swing {sw} after a smaller one {psw}")
+                elif sw == psw and order is not None and order.get(r["input"], -1) < order.get(pin, -1):
+                    bad(key, f"equal swings {sw}: not in the inputs' order (after {pin})")
+            prev = (sw, r["input"])
+            lo, hi = float(r["low"]), float(r["high"])
+            if r["input"] in lowhigh:
+                if lowhigh[r["input"]] != (r["low"], r["high"]):
+                    bad(key, f"low/high {r['low']}/{r['high']} differ from another block's")
+            lowhigh[r["input"]] = (r["low"], r["high"])
+            if r["input"].endswith(EVENT_SUFFIXES) and (lo, hi) != (0.0, 1.0):
+                bad(key, f"an event with low {lo}, high {hi} (want 0 and 1)")
+            if not lo < hi and not r["input"].endswith(EVENT_SUFFIXES):
+                bad(key, f"low {lo} not below high {hi}")
+            if order is not None:
+                x = inputs[order[r["input"]]] if r["input"] in order else None
+                if x is None or not (close_rel(float(x["low"]), lo) and close_rel(float(x["high"]), hi)):
+                    bad(key, f"low/high {lo}/{hi} but summary.json {x and (x['low'], x['high'])}")
+            bm = float(r["base_mean"])
+            scale = max(1.0, abs(bm))
+            for side in ("low", "high"):
+                ch = float(r[f"change_at_{side}"])
+                m_at = float(r[f"mean_at_{side}"])
+                if abs(m_at - (bm + ch)) > 1e-9 * max(scale, abs(m_at)):
+                    bad(key, f"mean_at_{side} {m_at} but base_mean + change_at_{side} = {bm + ch}")
+                cl, chh = float(r[f"change_at_{side}_ci_low"]), float(r[f"change_at_{side}_ci_high"])
+                if not (cl <= ch <= chh) or abs((cl + chh) / 2 - ch) > 1e-9 * max(1.0, abs(ch), chh - cl):
+                    bad(key, f"change_at_{side} {ch}: interval [{cl}, {chh}] not centred on it")
+            slo, shi = float(r["swing_ci_low"]), float(r["swing_ci_high"])
+            ok = sw >= 0 and shi >= sw - 1e-12 and slo >= 0
+            if ok and slo > 0:  # [a, b] or [-b, -a]: centred on the swing
+                ok = slo <= sw and abs((slo + shi) / 2 - sw) <= 1e-9 * max(1.0, shi)
+            elif ok:            # [0, max(-a, b)] = [0, |m| + h] with h >= |m|
+                ok = shi - sw >= sw - 1e-9 * max(1.0, shi)
+            if not ok:
+                bad(key, f"swing {sw} with interval [{slo}, {shi}]: not a mean's interval through |.|")
+            dch = abs(float(r["change_at_high"]) - float(r["change_at_low"]))
+            if abs(sw - dch) > 4e-9 + 1e-9 * max(1.0, sw):
+                bad(key, f"swing {sw} but |change_at_high - change_at_low| = {dch}")
+    # summary.json's top ten: the first rows of ALL's GW-months block.
+    first = block_of.get(("ALL", "horizon", "shortfall_gw_months"), [])
+    if top is not None:
+        for k, t in enumerate(top):
+            r = first[k] if k < len(first) else None
+            if r is None or t.get("input") != r["input"] or not all(
+                    close_rel(float(t[c]), float(r[c])) for c in
+                    ("mean_at_low", "mean_at_high", "swing", "swing_ci_low", "swing_ci_high")):
+                bad(("ALL", "horizon", "shortfall_gw_months", t.get("input", "")),
+                    f"summary.json top_gw_months[{k}] is not tornado.csv's rank {k + 1}")
+        if len(top) != min(10, len(first)):
+            bad(("ALL", "horizon", "shortfall_gw_months", ""),
+                f"summary.json lists {len(top)} top swings, want {min(10, len(first))}")
+    return rows, blocks, n_bad
+
+
+def compare_sensitivity(a, b, args, res):
+    ra_rows, blocks_a, bad_a = tornado_consistency("A", a, res)
+    rb_rows, blocks_b, bad_b = tornado_consistency("B", b, res)
+    if blocks_a != blocks_b:
+        first = next((i for i, (x, y) in enumerate(zip(blocks_a, blocks_b)) if x != y),
+                     min(len(blocks_a), len(blocks_b)))
+        res.structure_errors.append(
+            f"tornado.csv: blocks differ ({len(blocks_a)} vs {len(blocks_b)}; first difference at "
+            f"block {first + 1}: {blocks_a[first] if first < len(blocks_a) else None} vs "
+            f"{blocks_b[first] if first < len(blocks_b) else None})")
+    A = {tuple(r[k] for k in TORNADO_KEY): r for r in ra_rows}
+    B = {tuple(r[k] for k in TORNADO_KEY): r for r in rb_rows}
+    only = sorted(A.keys() ^ B.keys())
+    if only:
+        res.structure_errors.append(f"tornado.csv: {len(only)} rows in only one file, e.g. {only[:3]}")
+    # The input lists (summary.json): the same inputs in the same order, low/high alike.
+    ia, _ = load_summary_inputs(a)
+    ib, _ = load_summary_inputs(b)
+    if ia is not None and ib is not None:
+        na, nb = [x["input"] for x in ia], [x["input"] for x in ib]
+        if na != nb:
+            res.structure_errors.append(f"summary.json: the inputs differ in set or order: {na} vs {nb}")
+    K = args.k
+    n_rows = n_skipped = 0
+    for key in A:
+        if key not in B:
+            continue
+        x, y = A[key], B[key]
+        n_rows += 1
+        tkey = key[1:] + (key[0],)
+        if x["paths"] != y["paths"]:
+            res.add(math.inf, True, "tornado", tkey, "paths", f"{x['paths']} vs {y['paths']}")
+        for c in ("low", "high"):
+            va, vb = float(x[c]), float(y[c])
+            bad = not close_rel(va, vb)
+            res.add(math.inf if bad else 0.0, bad, "tornado", tkey, c, f"{va!r} vs {vb!r}")
+        tests = [(f"change_at_{s}", float(x[f"change_at_{s}"]), float(y[f"change_at_{s}"]),
+                  se_of(x[f"change_at_{s}_ci_low"], x[f"change_at_{s}_ci_high"]),
+                  se_of(y[f"change_at_{s}_ci_low"], y[f"change_at_{s}_ci_high"]))
+                 for s in ("low", "high")]
+        tests.append(("swing (signed)", signed_swing(x), signed_swing(y), swing_se(x), swing_se(y)))
+        tests.append(("swing", float(x["swing"]), float(y["swing"]), swing_se(x), swing_se(y)))
+        for test, va, vb, sa, sb in tests:
+            if sa == 0 and sb == 0 and abs(va - vb) <= 1e-9:
+                n_skipped += 1  # e.g. an input that changes no path's value of this cell
+                continue
+            z = z_test_floored(va, vb, sa, sb)
+            res.add(z / K, z > K, "tornado", tkey, test,
+                    f"{va:.6g} (se {sa:.3g}) vs {vb:.6g} (se {sb:.3g}) z {z:.2f}")
+    res.cells += n_rows
+    # The SEs themselves: like diff_sd for stresses, single rows are not tested (a zero-
+    # inflated d has no simple SE for its sd), but over the rows where both sides' SEs are
+    # > 0 the median of max(se_a / se_b, se_b / se_a) must be <= --diff-sd-median: both
+    # sides must couple the pinned variants to the base alike (common random numbers). A
+    # side that drew a pinned variant afresh would have much wider intervals around the same
+    # means, which the tests of the means alone would not notice.
+    ratios = []
+    for key in A:
+        if key in B:
+            for lo, hi in (("change_at_low_ci_low", "change_at_low_ci_high"),
+                           ("change_at_high_ci_low", "change_at_high_ci_high")):
+                sa, sb = se_of(A[key][lo], A[key][hi]), se_of(B[key][lo], B[key][hi])
+                if sa > 0 and sb > 0:
+                    ratios.append((max(sa / sb, sb / sa), key, lo[:-7]))
+            sa, sb = swing_se(A[key]), swing_se(B[key])
+            if sa > 0 and sb > 0:
+                ratios.append((max(sa / sb, sb / sa), key, "swing"))
+    if ratios:
+        ratios.sort()
+        median, worst = ratios[len(ratios) // 2][0], ratios[-1]
+        bad = median > args.diff_sd_median
+        res.add(math.inf if bad else median, bad, "tornado", ("(rows)", "", "", "(SE ratio)"),
+                "SE median", f"median ratio {median:.3f} over {len(ratios)} intervals (limit "
+                f"{args.diff_sd_median})")
+        print(f"interval half-widths A/B over {len(ratios)} intervals with both > 0: median ratio "
+              f"{median:.3f}{' (too large)' if bad else ''}, largest {worst[0]:.3f} "
+              f"({worst[2]} of {', '.join(worst[1])})")
+
+    # base_mean: one per block. tornado.csv has no sd of the base, so its SE comes from a
+    # plain run's percentiles.csv of the same config and paths (the base is that run: the
+    # same paths, seed and streams): --base-a / --base-b, else a percentiles.csv beside
+    # tornado.csv (reference_numpy.py --sensitivity writes its base's). A side without one
+    # borrows the other side's sd (under the hypothesis that both sample the same
+    # distribution, the best estimate of it); with neither, base_mean is not tested.
+    # Where a side's table has the same path count, its base_mean must equal the table's
+    # mean (to 1e-9 relative).
+    ta = base_cells(args.base_a or a)
+    tb = base_cells(args.base_b or b)
+    n_base = 0
+    if ta is None and tb is None:
+        print("base_mean: not compared (no percentiles.csv of a plain run on either side, so no "
+              "sd of the base; pass --base-a/--base-b)")
+    for blk in blocks_a:
+        if blk not in blocks_b:
+            continue
+        x = next(r for r in ra_rows if tuple(r[k] for k in TORNADO_BLOCK) == blk)
+        y = next(r for r in rb_rows if tuple(r[k] for k in TORNADO_BLOCK) == blk)
+        ma, mb = float(x["base_mean"]), float(y["base_mean"])
+        na, nb = float(x["paths"]), float(y["paths"])
+        sds = []
+        for label, t, m, n in (("A", ta, ma, na), ("B", tb, mb, nb)):
+            c = t.get(blk) if t is not None else None
+            if t is not None and c is None:
+                res.add(math.inf, True, f"{label} consistency", blk + ("(base)",), "base table",
+                        "no such cell in the base's percentiles.csv")
+            if c is not None and float(c["paths"]) == n and not close_rel(m, float(c["mean"])):
+                res.add(math.inf, True, f"{label} consistency", blk + ("(base)",), "base_mean",
+                        f"base_mean {m!r} but the plain run's mean over the same paths is {c['mean']}")
+            sds.append(float(c["sd"]) if c is not None else None)
+        if sds == [None, None]:
+            continue
+        sda = sds[0] if sds[0] is not None else sds[1]
+        sdb = sds[1] if sds[1] is not None else sds[0]
+        z = z_test_floored(ma, mb, sda / math.sqrt(na), sdb / math.sqrt(nb))
+        n_base += 1
+        res.add(z / K, z > K, "tornado", blk + ("(base)",), "base_mean",
+                f"{ma:.6g} (sd {sda:.3g}) vs {mb:.6g} (sd {sdb:.3g}) z {z:.2f}")
+    res.cells += n_base
+    return n_rows, n_skipped, n_base, bad_a + bad_b
+
+
+def report_sensitivity(res, args):
+    bad_cells = {(r[2], r[3]) for r in res.items if r[1]}
+    n_bad_tests = sum(1 for r in res.items if r[1])
+    items = sorted(res.items, key=lambda r: (not r[1], -r[0]))
+    print(f"{'':2} {'input':46} {'site':14} {'month':8} {'test':16} detail (A vs B)")
+    for sev, bad, table, key, test, detail in items[:args.top]:
+        site, month, metric, inp = key[:4]
+        label = inp if table == "tornado" else f"{table}: {inp}"
+        print(f"{'!!' if bad else '  '} {label[:46]:46} {site[:14]:14} {month:8} {test:16} {detail}")
+    for e in res.structure_errors:
+        print(f"!! {e}")
+    # The largest z per test (the agreement at a glance).
+    worst = {}
+    for sev, bad, table, key, test, detail in res.items:
+        if (table == "tornado" and test not in ("low", "high", "paths", "SE median")
+                and math.isfinite(sev)
+                and sev > worst.get(test, (-1, None))[0]):
+            worst[test] = (sev, key)
+    if worst:
+        print("largest z per test: " + "; ".join(
+            f"{t} {v[0] * args.k:.2f} ({v[1][3]}, {v[1][0]} {v[1][1]})" for t, v in sorted(worst.items())))
+    return bad_cells, n_bad_tests
+
+
 def report(res, args, stress_mode):
     bad_cells = {(r[2], r[3]) for r in res.items if r[1]}
     n_bad_tests = sum(1 for r in res.items if r[1])
@@ -363,11 +721,26 @@ def main(argv=None):
                          "is tested: all (default), discrete (months_late and all_sites_short "
                          "only, whose differences cannot be rounding noise), none")
     ap.add_argument("--diff-sd-median", type=float, default=1.25,
-                    help="stress folders: most the median diff_sd ratio may be (see above)")
+                    help="stress folders: most the median diff_sd ratio may be; sensitivity "
+                         "folders: the same for the intervals' half-widths (see above)")
+    ap.add_argument("--base-a", metavar="DIR",
+                    help="sensitivity folders: a plain run of A's config and paths (its "
+                         "percentiles.csv gives the sd of A's base_mean); default: A itself")
+    ap.add_argument("--base-b", metavar="DIR", help="the same for B")
     ap.add_argument("--top", type=int, default=25, help="worst results printed")
     args = ap.parse_args(argv)
 
     res = Results()
+    if all(os.path.isdir(p) and os.path.isfile(os.path.join(p, "tornado.csv"))
+           for p in (args.a, args.b)):
+        n_rows, n_skipped, n_base, n_incons = compare_sensitivity(args.a, args.b, args, res)
+        bad_cells, n_bad_tests = report_sensitivity(res, args)
+        bad = len({c for c in bad_cells if c[0] == "tornado"})
+        print(f"  tornado.csv: {n_rows} rows ({n_skipped} tests unchanged in both, skipped), "
+              f"{n_base} base means, {bad} disagreements; {n_incons} consistency problems")
+        print(f"{res.cells} cells, {len(bad_cells)} disagreements ({len(res.items)} tests, "
+              f"{n_bad_tests} failed; {len(res.structure_errors)} layout differences)")
+        return 1 if bad_cells or res.structure_errors else 0
     stress_mode = all(os.path.isdir(p) and os.path.isfile(os.path.join(p, "stress_compare.csv"))
                       for p in (args.a, args.b))
     if stress_mode:

@@ -9,7 +9,7 @@ statistical, not bitwise.
 Usage:
     /usr/bin/python3 scripts/reference_numpy.py CONFIG [--paths N] [--seed S] --out DIR
         [--chunk N] [--set PATH=VALUE]... [--shift PATH=MONTHS]...
-        [--stress [--only NAME]...]
+        [--stress [--only NAME]... | --sensitivity]
 
 Without --stress: writes DIR/percentiles.csv, DIR/attribution.csv and DIR/targets.csv with
 the engine's layout (docs/CONFIG.md, "Outputs"; not summary.json), site groups included,
@@ -22,6 +22,19 @@ order) over the same paths with common random numbers, and writes the base's thr
 DIR/stress/NAME/{percentiles,attribution,targets}.csv and DIR/stress_compare.csv. A stressed
 scenario is the file, then the command line's sets and the stress's sets, then the command
 line's shifts and the stress's shifts.
+
+With --sensitivity (like `caprisk sensitivity`, docs/ANALYSIS.md "Sensitivity"): for the
+config after the overrides, lists the static uncertain inputs in ANALYSIS.md's order, each
+with low = its P10 and high = its P90 (an event: 0 and 1), simulates the base and, for every
+input, the base with that input pinned at low and at high, over the same paths and random
+numbers (pinning replaces the value; the input's uniform is still drawn and the copula factors
+are unchanged), and writes DIR/tornado.csv: per block (ALL then each group; `horizon` GW-months
+then each report month's shortfall_gw), every input ranked by swing, with the paired changes
+pinned - base and the swing |mean(high - low)|, each per-path d with |d| <= 1e-9 taken as 0,
+and 95% intervals 1.959964 sd / sqrt(n) (sd with n - 1; the swing's taken through |.|). Also
+writes DIR/summary.json with `paths`, `seed` and `sensitivity` only (the inputs with their
+low and high, and the top ten swings of ALL's GW-months), and the base's three tables (the
+plain run's, for the base's sd). Default paths: min(scenario.paths, 20000).
 
 Common random numbers (MODEL.md "Randomness", Stresses bullet), done the reference's own way:
 every component has its own numpy stream, keyed by (seed, chunk index, "role:name") with the
@@ -56,13 +69,17 @@ needed to compute anything are made here.
 Everything is vectorised over paths: arrays have shape [n] (one value per path); loops run
 over months, sites (in priority order), deals and suppliers only. Paths are simulated in
 chunks of --chunk; a stress run keeps the per-path outputs of two variants at a time (the
-base and the stress being reduced), so its memory does not grow with the number of stresses.
+base and the stress being reduced), so its memory does not grow with the number of stresses;
+a sensitivity run keeps, per chunk, the per-path metrics of the base and of the two pins of
+one input, and merges the chunks' moments (its base tables keep the base's outputs, as a
+plain run does).
 """
 import argparse
 import copy
 import csv
 import datetime
 import hashlib
+import json
 import math
 import os
 import re
@@ -478,12 +495,23 @@ class Copula:
 class Sampler:
     """Draws static inputs: each input has its own uniform (one per path, from its
     component's stream, drawn whether or not it is used); a dist that names a factor uses
-    the factor's uniform instead."""
+    the factor's uniform instead.
 
-    def __init__(self, u_of):
+    pins (for --sensitivity): {config path of a static input: value}. A pinned input takes
+    that value on every path (ANALYSIS.md "Sensitivity": pinning replaces the input's value;
+    its uniform is still drawn, and the copula factors as before, so every other input keeps
+    its numbers): its uniform u_own has already been drawn from its component's stream, with
+    the others, and is simply not used."""
+
+    def __init__(self, u_of, pins=None):
         self.u_of = u_of
+        self.pins = pins or {}
+        self.pinned = set()   # the pins that were applied (a check against misnamed inputs)
 
-    def static(self, dist, u_own):
+    def static(self, dist, u_own, name=None):
+        if name is not None and name in self.pins:
+            self.pinned.add(name)
+            return np.full(np.shape(u_own), float(self.pins[name]))
         if dist.factor is not None:
             return dist.q(self.u_of(dist.factor, dist.sign))
         return dist.q(u_own)
@@ -501,8 +529,11 @@ class YieldCurve:
         self.mature = Dist(node["mature"])
         self.tau = Dist(node["tau_months"])
 
-    def sample(self, s, u3):
-        return s.static(self.initial, u3[0]), s.static(self.mature, u3[1]), s.static(self.tau, u3[2])
+    def sample(self, s, u3, path):
+        """path: the curve's config path (supply.hbm_yield, ...), naming its three inputs."""
+        return (s.static(self.initial, u3[0], path + ".initial"),
+                s.static(self.mature, u3[1], path + ".mature"),
+                s.static(self.tau, u3[2], path + ".tau_months"))
 
     @staticmethod
     def at(sampled, t):
@@ -616,38 +647,46 @@ class Scenario:
 # ----------------------------------------------------------------------------------------
 
 def sample_statics(sc, streams, s):
+    """Each static input is named by its config path (ANALYSIS.md "Sensitivity"), so that
+    the Sampler can pin it; the uniforms are drawn in the streams' order regardless."""
     st = {}
     pu = streams.uniforms("program:static", 12)
-    st["share"] = s.static(sc.program_share, pu[0])
-    st["spw"] = s.static(sc.stacks_per_wafer, pu[1])
-    st["spa"] = s.static(sc.stacks_per_acc, pu[2])
-    st["kw"] = s.static(sc.kw_per_acc, pu[3])
-    lt = s.static(sc.lead_time, pu[4])
+    st["share"] = s.static(sc.program_share, pu[0], "supply.program_share")
+    st["spw"] = s.static(sc.stacks_per_wafer, pu[1], "supply.stacks_per_wafer")
+    st["spa"] = s.static(sc.stacks_per_acc, pu[2], "supply.stacks_per_accelerator")
+    st["kw"] = s.static(sc.kw_per_acc, pu[3], "supply.kw_per_accelerator")
+    lt = s.static(sc.lead_time, pu[4], "supply.lead_time_months")
     # MODEL.md "Supply", Engine: nearest month, halves away from zero (lead time >= 0).
+    # A pinned lead time (its P10 or P90) is rounded like a drawn one.
     st["lead"] = np.floor(lt + 0.5).astype(np.int64)
-    st["capex"] = s.static(sc.capex, pu[5])
-    st["y_hbm"] = sc.hbm_yield.sample(s, pu[6:9])
-    st["y_pkg"] = sc.pkg_yield.sample(s, pu[9:12]) if sc.pkg_yield is not None else None
+    st["capex"] = s.static(sc.capex, pu[5], "funding.capex_per_gw")
+    st["y_hbm"] = sc.hbm_yield.sample(s, pu[6:9], "supply.hbm_yield")
+    st["y_pkg"] = (sc.pkg_yield.sample(s, pu[9:12], "supply.package_yield")
+                   if sc.pkg_yield is not None else None)
     st["sup"] = []
     for sp in sc.suppliers:
         u = streams.uniforms("supplier:" + sp["name"], 5)
+        p = f"supply.suppliers[{sp['name']}]"
         st["sup"].append(dict(
-            delay=s.static(sp["ramp_delay"], u[0]),
-            cf=s.static(sp["capacity_factor"], u[1]),
-            y_hbm=sp["hbm_yield"].sample(s, u[2:5]) if sp["hbm_yield"] is not None else st["y_hbm"]))
+            delay=s.static(sp["ramp_delay"], u[0], p + ".ramp_delay_months"),
+            cf=s.static(sp["capacity_factor"], u[1], p + ".capacity_factor"),
+            y_hbm=(sp["hbm_yield"].sample(s, u[2:5], p + ".hbm_yield")
+                   if sp["hbm_yield"] is not None else st["y_hbm"])))
     st["deals"] = []
     for d in sc.deals:
         u = streams.uniforms("deal:" + d["name"], 2)
-        st["deals"].append(dict(delay=s.static(d["delay"], u[0]),
-                                closed=s.static(d["close"], u[1]) > 0.5))
+        p = f"funding.deals[{d['name']}]"
+        st["deals"].append(dict(delay=s.static(d["delay"], u[0], p + ".delay_months"),
+                                closed=s.static(d["close"], u[1], p + ".close_probability") > 0.5))
     st["sites"] = []
     for site in sc.sites:
         u = streams.uniforms("site:" + site["name"], 4)
+        p = f"sites[{site['name']}]"
         st["sites"].append(dict(
-            delay=s.static(site["power_delay"], u[0]),
-            avail=s.static(site["availability"], u[1]),
-            failed=s.static(site["failure"], u[2]) > 0.5,
-            build=s.static(site["build_rate"], u[3])))
+            delay=s.static(site["power_delay"], u[0], p + ".power.delay_months"),
+            avail=s.static(site["availability"], u[1], p + ".power.availability"),
+            failed=s.static(site["failure"], u[2], p + ".power.failure_probability") > 0.5,
+            build=s.static(site["build_rate"], u[3], p + ".build_rate_gw")))
     return st
 
 
@@ -785,10 +824,14 @@ class Funding:
 NONE, POWER, SUPPLY, FUNDING = 0, 1, 2, 3
 
 
-def simulate_chunk(sc, streams):
+def simulate_chunk(sc, streams, pins=None):
+    """One chunk of paths; pins: static inputs pinned at a value (see Sampler)."""
     n = streams.n
     u_of = sc.copula.draw(streams)
-    st = sample_statics(sc, streams, Sampler(u_of))
+    sampler = Sampler(u_of, pins)
+    st = sample_statics(sc, streams, sampler)
+    if pins and sampler.pinned != set(pins):
+        raise AssertionError(f"pinned inputs not found: {sorted(set(pins) - sampler.pinned)}")
     supply = Supply(sc, st, streams)
     funding = Funding(sc, st, streams)
     ns, T = len(sc.sites), sc.T
@@ -1027,6 +1070,215 @@ def run_stresses(cfg, cli_sets, cli_shifts, only, paths, seed, chunk, out_dir, l
 
 
 # ----------------------------------------------------------------------------------------
+# Sensitivity (ANALYSIS.md "Sensitivity: which inputs move the shortfall")
+# ----------------------------------------------------------------------------------------
+
+SENS_DEFAULT_PATHS = 20000   # ANALYSIS.md: 20,000 paths (or scenario.paths when smaller)
+SENS_D_TOL = 1e-9            # ANALYSIS.md: a per-path d of at most 1e-9 counts as 0
+
+TORNADO_HEADER = ["input", "site", "month", "metric", "rank", "paths", "low", "high",
+                  "base_mean", "mean_at_low", "mean_at_high",
+                  "change_at_low", "change_at_low_ci_low", "change_at_low_ci_high",
+                  "change_at_high", "change_at_high_ci_low", "change_at_high_ci_high",
+                  "swing", "swing_ci_low", "swing_ci_high"]
+
+
+def sensitivity_inputs(sc):
+    """The static uncertain inputs in ANALYSIS.md's order, as (config path, event, low, high).
+    A static input (not the per-event disruption loss and recovery) is uncertain when it is
+    not `fixed` and its P10 and P90 (its quantile function at 0.1 and 0.9: the marginal,
+    whether or not it is tied to a factor) differ; low = P10, high = P90. An event
+    (close_probability, failure_probability) is uncertain when 0 < p < 1, and swings from
+    forced off (low 0) to forced on (high 1). A key the config leaves out has its default
+    (lead time 0, capacity factor 1, power delay 0, availability 1, close 1, failure 0), which
+    is fixed or certain, so never an input."""
+    out = []
+
+    def static(path, dist):
+        if dist.kind == "fixed":
+            return
+        lo, hi = (float(dist.q(np.array([u]))[0]) for u in (0.1, 0.9))
+        if lo != hi:
+            out.append((path, False, lo, hi))
+
+    def event(path, dist):
+        if 0.0 < dist.p < 1.0:
+            out.append((path, True, 0.0, 1.0))
+
+    def curve(path, c):
+        static(path + ".initial", c.initial)
+        static(path + ".mature", c.mature)
+        static(path + ".tau_months", c.tau)
+
+    static("supply.program_share", sc.program_share)
+    static("supply.stacks_per_wafer", sc.stacks_per_wafer)
+    static("supply.stacks_per_accelerator", sc.stacks_per_acc)
+    static("supply.kw_per_accelerator", sc.kw_per_acc)
+    static("supply.lead_time_months", sc.lead_time)
+    curve("supply.hbm_yield", sc.hbm_yield)
+    if sc.pkg_yield is not None:
+        curve("supply.package_yield", sc.pkg_yield)
+    for sp in sc.suppliers:
+        p = f"supply.suppliers[{sp['name']}]"
+        static(p + ".ramp_delay_months", sp["ramp_delay"])
+        static(p + ".capacity_factor", sp["capacity_factor"])
+        if sp["hbm_yield"] is not None:
+            curve(p + ".hbm_yield", sp["hbm_yield"])
+    static("funding.capex_per_gw", sc.capex)
+    for d in sc.deals:
+        p = f"funding.deals[{d['name']}]"
+        static(p + ".delay_months", d["delay"])
+        event(p + ".close_probability", d["close"])
+    for site in sc.sites:
+        p = f"sites[{site['name']}]"
+        static(p + ".build_rate_gw", site["build_rate"])
+        static(p + ".power.delay_months", site["power_delay"])
+        static(p + ".power.availability", site["availability"])
+        event(p + ".power.failure_probability", site["failure"])
+    return out
+
+
+def sensitivity_entities(sc):
+    """ALL, then the groups in the config's order: (name, member site indices)."""
+    return [("ALL", list(range(len(sc.sites))))] + list(sc.groups)
+
+
+def sensitivity_metrics(sc, res):
+    """Per entity: [0] the shortfall GW-months over the horizon, [1 + k] the shortfall at
+    report month k; shape [entities, 1 + report months, paths]. Sums over the members are
+    per path, in site order (as percentiles.csv's ALL and groups)."""
+    ents = sensitivity_entities(sc)
+    n = res["short_months"].shape[-1]
+    M = np.empty((len(ents), 1 + len(sc.report), n))
+    for e, (_, members) in enumerate(ents):
+        M[e, 0] = res["short_months"][members].sum(axis=0)
+        M[e, 1:] = res["short_rep"][members].sum(axis=0)
+    return M
+
+
+class Moments:
+    """Count, mean and sum of squared deviations over paths (last axis), merged chunk by
+    chunk (Chan et al.), so that a chunk's per-path values can be dropped."""
+
+    def __init__(self, shape):
+        self.n = 0
+        self.mean = np.zeros(shape)
+        self.m2 = np.zeros(shape)
+
+    def add(self, x):
+        nb = x.shape[-1]
+        mb = x.mean(axis=-1)
+        m2b = ((x - mb[..., None]) ** 2).sum(axis=-1)
+        if self.n == 0:
+            self.n, self.mean, self.m2 = nb, mb, m2b
+            return
+        n = self.n + nb
+        delta = mb - self.mean
+        self.mean = self.mean + delta * (nb / n)
+        self.m2 = self.m2 + m2b + delta * delta * (self.n * nb / n)
+        self.n = n
+
+    def sd(self):
+        """Sample sd (n - 1); 0 for one path."""
+        if self.n < 2:
+            return np.zeros_like(self.mean)
+        return np.sqrt(np.maximum(self.m2, 0.0) / (self.n - 1))
+
+
+def zero_small(d, tol=SENS_D_TOL):
+    return np.where(np.abs(d) <= tol, 0.0, d)
+
+
+def tornado_rows(sc, inputs, base, acc, n):
+    """tornado.csv's rows: blocks of one (site, month, metric), ALL then the groups, within
+    an entity `horizon` (GW-months) then the report months; within a block, inputs by swing,
+    largest first (ties: the inputs' order), ranked from 1. Also returns the ALL-horizon
+    block (for summary.json's top ten)."""
+    rows, top = [], []
+    root_n = math.sqrt(n)
+    for e, (name, _) in enumerate(sensitivity_entities(sc)):
+        for b in range(1 + len(sc.report)):
+            month = "horizon" if b == 0 else sc.cal.name(sc.report[b - 1])
+            metric = "shortfall_gw_months" if b == 0 else "shortfall_gw"
+            base_mean = float(base.mean[e, b])
+            block = []
+            for i, (path, _, lo, hi) in enumerate(inputs):
+                r = dict(input=path, lo=lo, hi=hi)
+                for side in ("low", "high"):
+                    m = float(acc[i][side].mean[e, b])
+                    half = Z975 * float(acc[i][side].sd()[e, b]) / root_n
+                    r[side] = (m, m - half, m + half)
+                # swing: |mean of d = high - low|, its interval [a, b] taken through |.|.
+                m = float(acc[i]["hl"].mean[e, b])
+                half = Z975 * float(acc[i]["hl"].sd()[e, b]) / root_n
+                a, bb = m - half, m + half
+                if a > 0:
+                    ci = (a, bb)
+                elif bb < 0:
+                    ci = (-bb, -a)
+                else:
+                    ci = (0.0, max(-a, bb))
+                r["swing"] = (abs(m),) + ci
+                block.append((i, r))
+            block.sort(key=lambda ir: (-ir[1]["swing"][0], ir[0]))
+            for rank, (i, r) in enumerate(block, start=1):
+                cl, ch = r["low"][0], r["high"][0]
+                rows.append([r["input"], name, month, metric, rank, n] +
+                            [fmt(v) for v in (r["lo"], r["hi"], base_mean, base_mean + cl,
+                                              base_mean + ch)] +
+                            [fmt(v) for v in r["low"] + r["high"] + r["swing"]])
+                if e == 0 and b == 0:
+                    top.append(dict(input=r["input"], mean_at_low=base_mean + cl,
+                                    mean_at_high=base_mean + ch, swing=r["swing"][0],
+                                    swing_ci_low=r["swing"][1], swing_ci_high=r["swing"][2]))
+    return rows, top
+
+
+def run_sensitivity(cfg, paths, seed, chunk, out_dir, log):
+    """`caprisk sensitivity` (ANALYSIS.md): the base and, for every static uncertain input,
+    the scenario with it pinned at its P10 and at its P90, over the same paths and random
+    numbers. Writes DIR/tornado.csv; DIR/summary.json with only `paths`, `seed` and
+    `sensitivity` (the inputs with low and high, and the top ten of ALL's GW-months); and
+    the base's percentiles.csv, attribution.csv and targets.csv (the tables a plain run of
+    these paths writes, for the base's sd). Memory: per chunk, the per-path metrics of the
+    base and of two pinned variants; the base's tables keep the base's outputs as a plain
+    run does."""
+    sc = Scenario(cfg)
+    inputs = sensitivity_inputs(sc)
+    shape = (len(sensitivity_entities(sc)), 1 + len(sc.report))
+    base = Moments(shape)
+    acc = [{k: Moments(shape) for k in ("low", "high", "hl")} for _ in inputs]
+    parts = []
+    log(f"sensitivity: {len(inputs)} inputs, {2 * len(inputs) + 1} variants of {paths} paths")
+    for c, first in enumerate(range(0, paths, chunk)):
+        streams = Streams(seed, c, min(chunk, paths - first))
+        res = simulate_chunk(sc, streams)
+        xb = sensitivity_metrics(sc, res)
+        parts.append(res)
+        base.add(xb)
+        for i, (path, _, lo, hi) in enumerate(inputs):
+            xl = sensitivity_metrics(sc, simulate_chunk(sc, streams, {path: lo}))
+            xh = sensitivity_metrics(sc, simulate_chunk(sc, streams, {path: hi}))
+            acc[i]["low"].add(zero_small(xl - xb))
+            acc[i]["high"].add(zero_small(xh - xb))
+            acc[i]["hl"].add(zero_small(xh - xl))
+            del xl, xh
+        log(f"sensitivity: chunk {c} done ({first + streams.n} of {paths} paths)")
+    rows, top = tornado_rows(sc, inputs, base, acc, paths)
+    os.makedirs(out_dir, exist_ok=True)
+    write_csv(os.path.join(out_dir, "tornado.csv"), TORNADO_HEADER, rows)
+    summary = dict(reference="scripts/reference_numpy.py --sensitivity", paths=paths, seed=seed,
+                   sensitivity=dict(
+                       inputs=[dict(input=p, event=ev, low=lo, high=hi) for p, ev, lo, hi in inputs],
+                       top_gw_months=top[:10]))
+    with open(os.path.join(out_dir, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=1)
+        f.write("\n")
+    all_res = {k: np.concatenate([p[k] for p in parts], axis=-1) for k in parts[0]}
+    write_reports(sc, all_res, out_dir)
+
+
+# ----------------------------------------------------------------------------------------
 # Command line
 # ----------------------------------------------------------------------------------------
 
@@ -1043,6 +1295,10 @@ def main(argv=None):
                     help="move every point of a schedule by MONTHS (repeatable)")
     ap.add_argument("--stress", action="store_true",
                     help="run the base and the config's stresses over the same paths")
+    ap.add_argument("--sensitivity", action="store_true",
+                    help="pin every static uncertain input at its P10 and P90 over the same "
+                         "paths and write tornado.csv (default paths: min(scenario.paths, "
+                         f"{SENS_DEFAULT_PATHS}))")
     ap.add_argument("--only", action="append", default=[], metavar="NAME",
                     help="with --stress: only this stress (repeatable)")
     ap.add_argument("--p-diff-tol", type=float, default=P_DIFF_TOL,
@@ -1052,6 +1308,10 @@ def main(argv=None):
     a = ap.parse_args(argv)
     if a.only and not a.stress:
         ap.error("--only needs --stress")
+    if a.stress and a.sensitivity:
+        ap.error("--stress and --sensitivity are separate modes")
+    if a.chunk < 1 or (a.paths is not None and a.paths < 1):
+        ap.error("--paths and --chunk must be at least 1")
 
     def log(msg):
         if a.verbose:
@@ -1079,9 +1339,13 @@ def main(argv=None):
         print(f"reference_numpy: {sc.report_dropped} report month(s) after the horizon's last "
               f"month {sc.cal.name(sc.T - 1)} left out", file=sys.stderr)
     paths = a.paths if a.paths is not None else sc.paths
+    if a.sensitivity and a.paths is None:
+        paths = min(sc.paths, SENS_DEFAULT_PATHS)
     seed = a.seed if a.seed is not None else sc.seed
     try:
-        if a.stress:
+        if a.sensitivity:
+            run_sensitivity(base_cfg, paths, seed, a.chunk, a.out, log)
+        elif a.stress:
             run_stresses(cfg, sets, shifts, a.only, paths, seed, a.chunk, a.out, log,
                          a.p_diff_tol)
         else:
