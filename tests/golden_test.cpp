@@ -127,7 +127,8 @@ std::string headline_of(const std::string& output) {
   std::istringstream lines(output);
   std::string line, kept;
   while (std::getline(lines, line))
-    if (line.find(" paths in ") == std::string::npos && line.rfind("caprisk: ", 0) != 0)
+    if (line.find(" paths in ") == std::string::npos && line.rfind("caprisk: ", 0) != 0 &&
+        line.find("caprisk trace --from ") == std::string::npos)  // names the --out folder
       kept += line + "\n";
   return kept;
 }

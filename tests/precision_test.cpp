@@ -93,9 +93,11 @@ INSTANTIATE_TEST_SUITE_P(
         std::pair{std::string("run --target-ci 0.01 --max-paths 4000"),
                   std::string("--max-paths 4000 is below the paths the run starts with (5000")},
         std::pair{std::string("stress --target-ci 0.01 --max-paths 9000"),
-                  std::string("not with caprisk stress")},
+                  std::string("unrecognised option '--target-ci' (see caprisk stress --help)")},
+        std::pair{std::string("sensitivity --target-ci 0.01 --max-paths 9000"),
+                  std::string("unrecognised option '--target-ci'")},
         std::pair{std::string("run --target-ci 0.01 --max-paths 9000 --shard 0/2"),
-                  std::string("not with caprisk run --shard")},
+                  std::string("works only with caprisk run in one process, not with run --shard")},
         std::pair{std::string("run --target-ci 0.01 --max-paths 9000 --set scenario.percentiles=[50]"),
                   std::string("must include 95")}));
 

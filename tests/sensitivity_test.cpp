@@ -246,7 +246,7 @@ TEST(Sensitivity, TheTerminalShowsTheTopTenWithTheirIntervals) {
       << r.output;
   EXPECT_TRUE(contains(r.output, "    10  ")) << r.output;
   EXPECT_FALSE(contains(r.output, "    11  ")) << r.output;
-  EXPECT_TRUE(contains(r.output, "15 inputs;")) << r.output;
+  EXPECT_TRUE(contains(r.output, "15 inputs ranked;")) << r.output;
 }
 
 }  // namespace

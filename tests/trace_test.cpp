@@ -135,6 +135,40 @@ TEST(TailPaths, AreTheWorstPathsOfEachSiteAndAllAndTheTraceReplaysThem) {
             t.number(worst, "shortfall_gw_months"));
 }
 
+TEST(Trace, FromARunsFolderReplaysThatRunsPathAndRefusesAnother) {
+  TempDir dir;
+  const std::string config = dir.write("minimal.yaml", read_text(source_path("configs/minimal.yaml")));
+  const auto run = run_caprisk("run " + config + " --paths 4000 --seed 7 --set "
+                               "'funding.deals[Oracle].close_probability=0.99' --out " +
+                               dir.file("out"));
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const testing::CsvTable t = parse_csv(read_text(dir.file("out/tail_paths.csv")));
+  const std::string worst = t.text(t.find({{"site", "ALL"}, {"rank", "1"}}), "path");
+  EXPECT_NE(run.output.find("replay it: caprisk trace --from " + dir.file("out") + " --path " +
+                            worst),
+            std::string::npos)
+      << run.output;
+  const auto r = run_caprisk("trace --from " + dir.file("out") + " --path " + worst + " --csv " +
+                             dir.file("t.csv"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("(seed 7)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("with --set funding.deals[Oracle].close_probability=0.99"),
+            std::string::npos)
+      << r.output;
+  // Another seed on top is another path: tail_paths.csv says so.
+  const auto other = run_caprisk("trace --from " + dir.file("out") + " --path " + worst +
+                                 " --seed 8 --quiet --csv " + dir.file("t2.csv"));
+  EXPECT_EQ(other.exit_code, 1) << other.output;
+  EXPECT_NE(other.output.find("this is not the run's path"), std::string::npos) << other.output;
+  // An edited config is not the one the run read.
+  dir.write("minimal.yaml", read_text(config) + "\n# edited\n");
+  const auto edited = run_caprisk("trace --from " + dir.file("out") + " --path 1 --quiet --csv " +
+                                  dir.file("t3.csv"));
+  EXPECT_EQ(edited.exit_code, 2) << edited.output;
+  EXPECT_NE(edited.output.find("is not the file that run read"), std::string::npos)
+      << edited.output;
+}
+
 TEST(Trace, BadPathsExitTwoAndWriteNothing) {
   TempDir dir;
   const std::string config = source_path("configs/minimal.yaml");

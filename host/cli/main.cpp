@@ -6,7 +6,10 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -14,11 +17,13 @@
 #include "host/config/checks.h"
 #include "host/config/config.h"
 #include "host/config/overrides.h"
+#include "host/config/yaml_reader.h"
 #include "host/run/pipeline.h"
 #include "host/cuda/devices.h"
 #include "host/io/output_files.h"
 #include "host/run/run.h"
 #include "host/run/shards.h"
+#include "host/report/report.h"
 #include "host/run/trace.h"
 #include "host/version.h"
 
@@ -165,6 +170,9 @@ std::vector<Override> parse_overrides(const po::variables_map& vm) {
 /// Parses a command's arguments: `options`, plus positional arguments under `positional_name`
 /// (`positional_count` of them, -1 for any number). Returns false when --help was asked for
 /// (the help is printed).
+/// The command being run ("run", "trace", ...), for messages that point to its --help.
+std::string current_command;
+
 bool parse_arguments(const std::vector<std::string>& args, const po::options_description& options,
                      const char* positional_name, int positional_count, po::variables_map& vm) {
   po::options_description hidden;
@@ -176,7 +184,17 @@ bool parse_arguments(const std::vector<std::string>& args, const po::options_des
   all.add(options).add(hidden);
   po::positional_options_description positional;
   positional.add(positional_name, positional_count);
-  po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
+  const std::string command = "caprisk " + current_command;
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
+  } catch (const po::unknown_option& e) {
+    std::vector<std::string> names;
+    for (const auto& option : options.options()) names.push_back("--" + option->long_name());
+    throw UserError("unrecognised option '" + e.get_option_name() + "'" +
+                    did_you_mean(e.get_option_name(), names) + " (see " + command + " --help)");
+  } catch (const po::error& e) {
+    throw UserError(std::string(e.what()) + " (see " + command + " --help)");
+  }
   if (vm.count("help")) {
     std::cout << options;
     return false;
@@ -241,11 +259,7 @@ po::options_description run_options(const char* title = "caprisk run CONFIG [opt
       "resume", "continue from --checkpoint FILE if it exists (else start afresh)")(
       "shard", po::value<std::string>(), "k/n: compute slice k (from 0) of n for `caprisk merge`")(
       "allow-no-supply", "run even when no supply can ever reach the sites")(
-      "quiet,q", "no headline table and no progress")(
-      "target-ci", po::value<std::string>(),
-      "REL: add paths in blocks until ALL's mean and P95 shortfall at every report month have "
-      "95% intervals within +-REL of their value (or 0.001 GW)")(
-      "max-paths", po::value<std::string>(), "with --target-ci: the most paths to run");
+      "quiet,q", "no headline table and no progress");
   add_override_options(options);
   return options;
 }
@@ -318,8 +332,14 @@ RunOptions parse_run_options(const po::variables_map& vm) {
 }
 
 int command_run(const std::vector<std::string>& args) {
+  po::options_description options = run_options();
+  options.add_options()(
+      "target-ci", po::value<std::string>(),
+      "REL: add paths in blocks until ALL's mean and P95 shortfall at every report month have "
+      "95% intervals within +-REL of their value (or 0.001 GW)")(
+      "max-paths", po::value<std::string>(), "with --target-ci: the most paths to run");
   po::variables_map vm;
-  if (!parse_arguments(args, run_options(), "config", 1, vm)) return exit_ok;
+  if (!parse_arguments(args, options, "config", 1, vm)) return exit_ok;
   if (!vm.count("config")) throw UserError("run: missing CONFIG (a scenario YAML file)");
   RunOptions run = parse_run_options(vm);
   run.command_line = "caprisk run";
@@ -354,10 +374,76 @@ int command_sensitivity(const std::vector<std::string>& args) {
   return run_scenario(run);
 }
 
+/// What `trace --from DIR` takes of a run: its summary.json's config, seed, paths, overrides.
+struct RunRecord {
+  std::string config;
+  std::string config_file_sha256;
+  std::uint64_t seed = 0;
+  std::uint64_t paths = 0;
+  std::vector<Override> overrides;
+};
+
+RunRecord read_run_record(const std::string& dir) {
+  const std::string file = dir + "/summary.json";
+  std::ifstream in(file);
+  if (!in) throw UserError("--from " + dir + ": no summary.json there (give a run's --out folder)");
+  RunRecord record;
+  try {
+    const nlohmann::json summary = nlohmann::json::parse(in);
+    record.config = summary.at("config").get<std::string>();
+    record.config_file_sha256 = summary.at("config_file_sha256").get<std::string>();
+    record.seed = summary.at("seed").get<std::uint64_t>();
+    record.paths = summary.at("paths").get<std::uint64_t>();
+    for (const auto& origin : summary.at("overrides")) {
+      const std::string text = origin.get<std::string>();
+      const bool shift = text.rfind("--shift ", 0) == 0;
+      if (!shift && text.rfind("--set ", 0) != 0)
+        throw UserError("--from " + dir + ": summary.json lists an override it cannot replay: " +
+                        text);
+      record.overrides.push_back(parse_override(shift ? Override::Kind::shift : Override::Kind::set,
+                                                text.substr(shift ? 8 : 6)));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw UserError(file + ": not a caprisk summary (" + e.what() + ")");
+  }
+  return record;
+}
+
+/// The replayed path against the run's tail_paths.csv, where it is listed: a replay of
+/// another run's path (another seed or override) must not pass as this one.
+void check_against_tail_paths(const std::string& dir, const Scenario& s, const FlatScenario& flat,
+                              const PathReplay& replay) {
+  std::ifstream in(dir + "/tail_paths.csv");
+  std::string line;
+  std::getline(in, line);  // header: site,rank,path,shortfall_gw_months
+  const PathLayout layout = flat.layout();
+  while (std::getline(in, line)) {
+    const auto last = line.rfind(',');
+    const auto before = line.rfind(',', last - 1);
+    if (last == std::string::npos || before == std::string::npos) continue;
+    if (line.substr(before + 1, last - before - 1) != std::to_string(replay.path)) continue;
+    const std::string site = line.substr(0, line.rfind(',', before - 1));
+    for (int entity = 0; entity <= layout.site_count; ++entity) {
+      const std::string name = entity == layout.site_count ? "ALL" : s.sites[entity].name;
+      if (csv_field(name) != site) continue;
+      const double listed = std::stod(line.substr(last + 1));
+      const double replayed = replay.values[static_cast<std::size_t>(layout.gw_months(entity))];
+      if (format_number(replayed) != format_number(listed))
+        throw RuntimeFailure("path " + std::to_string(replay.path) + " replays to " +
+                             format_number(replayed) + " GW-months for " + name + ", but " + dir +
+                             "/tail_paths.csv lists " + format_number(listed) +
+                             ": this is not the run's path (was the build or the config changed?)");
+    }
+  }
+}
+
 int command_trace(const std::vector<std::string>& args) {
   po::options_description options("caprisk trace CONFIG --path N [options]");
   options.add_options()("help,h", "show this help")(
       "path", po::value<std::string>(), "the path to replay: its ID, from 0 (tail_paths.csv)")(
+      "from", po::value<std::string>(),
+      "DIR: a run's --out folder; its summary.json gives the config, seed, paths and "
+      "--set/--shift (CONFIG may then be left out)")(
       "paths", po::value<std::string>(), "the run's path count (default scenario.paths)")(
       "seed", po::value<std::string>(), "random seed (default scenario.seed)")(
       "csv", po::value<std::string>(),
@@ -366,7 +452,8 @@ int command_trace(const std::vector<std::string>& args) {
   add_override_options(options);
   po::variables_map vm;
   if (!parse_arguments(args, options, "config", 1, vm)) return exit_ok;
-  if (!vm.count("config")) throw UserError("trace: missing CONFIG (a scenario YAML file)");
+  if (!vm.count("config") && !vm.count("from"))
+    throw UserError("trace: missing CONFIG (a scenario YAML file), or --from DIR (a run's folder)");
   if (!vm.count("path")) throw UserError("trace: missing --path N (the ID of the path to replay)");
   const std::string path_text = vm["path"].as<std::string>();
   std::uint64_t path = 0;
@@ -374,16 +461,38 @@ int command_trace(const std::vector<std::string>& args) {
       std::from_chars(path_text.data(), path_text.data() + path_text.size(), path);
   if (ec != std::errc() || ptr != path_text.data() + path_text.size() || path_text.empty())
     throw UserError("--path expects a path ID, a whole number >= 0, got '" + path_text + "'");
-  const std::string config = vm["config"].as<std::string>();
-  Scenario scenario = parse_scenario(read_config_file(config), config, parse_overrides(vm));
+  // --from DIR: what the run was given, from its summary.json; the command line adds to it.
+  std::string config = vm.count("config") ? vm["config"].as<std::string>() : "";
+  std::vector<Override> overrides;
+  std::optional<std::uint64_t> run_paths, run_seed;
+  std::string from;
+  if (vm.count("from")) {
+    from = vm["from"].as<std::string>();
+    const RunRecord record = read_run_record(from);
+    if (config.empty()) config = record.config;
+    if (read_config(config).sha256 != record.config_file_sha256)
+      throw UserError("--from " + from + ": " + config +
+                      " is not the file that run read (its SHA-256 differs): the config "
+                      "changed since, or give the run's CONFIG");
+    overrides = record.overrides;
+    run_paths = record.paths;
+    run_seed = record.seed;
+  }
+  for (const Override& o : parse_overrides(vm)) overrides.push_back(o);
+  Scenario scenario = parse_scenario(read_config_file(config), config, overrides);
+  if (run_paths) scenario.paths = *run_paths;
+  if (run_seed) scenario.seed = *run_seed;
   if (vm.count("paths"))
     scenario.paths = parse_count(vm["paths"].as<std::string>(), "--paths", ModelLimits::max_paths);
   if (vm.count("seed")) scenario.seed = parse_seed(vm["seed"].as<std::string>());
   if (path >= scenario.paths)
     throw UserError("--path " + path_text + " is beyond the run's " +
                     std::to_string(scenario.paths) + " paths (IDs 0 to " +
-                    std::to_string(scenario.paths - 1) +
-                    "); give the run's --paths if it ran more than scenario.paths");
+                    std::to_string(scenario.paths - 1) + ")" +
+                    (vm.count("paths") || vm.count("from")
+                         ? ""
+                         : "; give the run's --paths if it ran more than scenario.paths, or "
+                           "--from its folder"));
   const std::string csv = vm.count("csv") ? vm["csv"].as<std::string>()
                                           : default_output_folder(scenario.name) +
                                                 "/trace-path-" + std::to_string(path) + ".csv";
@@ -391,8 +500,13 @@ int command_trace(const std::vector<std::string>& args) {
   check_file_can_be_written(csv, "--csv");
   const FlatScenario flat(scenario);
   const PathReplay replay = replay_path(flat, scenario.seed, path);
+  if (!from.empty()) check_against_tail_paths(from, scenario, flat, replay);
   write_file_atomically(csv, trace_csv(scenario, replay));
-  if (!vm.count("quiet")) std::cout << trace_text(scenario, replay) << "month by month: " << csv << "\n";
+  if (!vm.count("quiet")) {
+    std::cout << trace_text(scenario, replay);
+    for (const Override& o : overrides) std::cout << "  with " << o.origin << "\n";
+    std::cout << "month by month: " << csv << "\n";
+  }
   return exit_ok;
 }
 
@@ -425,6 +539,7 @@ int dispatch(int argc, char** argv) {
   }
   const std::string command = argv[1];
   const std::vector<std::string> rest(argv + 2, argv + argc);
+  current_command = command;
   if (command == "--help" || command == "-h" || command == "help") {
     std::cout << usage_text;
     return exit_ok;

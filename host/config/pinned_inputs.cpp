@@ -62,6 +62,7 @@ std::vector<PinnedInput> static_inputs(const Scenario& scenario) {
     input.event = event;
     input.low = event ? 0.0 : quantile(d, 0.1);
     input.high = event ? 1.0 : quantile(d, 0.9);
+    input.probability = event ? d.param[0] : 0.0;
     inputs.push_back(std::move(input));
   });
   return inputs;

@@ -17,6 +17,7 @@ struct PinnedInput {
   bool event = false;  ///< a Bernoulli (close_probability, failure_probability)
   double low = 0;      ///< the value pinned at "low": P10, or 0 (the event forced off)
   double high = 0;     ///< at "high": P90, or 1 (forced on)
+  double probability = 0;  ///< an event's probability in the scenario (0 for the others)
 };
 
 /// The static uncertain inputs of `scenario`, in the config's order (supply, its suppliers,

@@ -25,11 +25,15 @@ void absolute_interval(double low, double high, double& abs_low, double& abs_hig
   }
 }
 
-std::string value_text(const PinnedInput& input, double value) {
-  if (input.event) return value > 0.5 ? "on" : "off";
+std::string short_text(double value) {
   char text[32];
   std::snprintf(text, sizeof text, "%.4g", value);
   return text;
+}
+
+std::string value_text(const PinnedInput& input, double value) {
+  if (input.event) return value > 0.5 ? "on" : "off";
+  return short_text(value);
 }
 
 }  // namespace
@@ -130,8 +134,8 @@ std::string tornado_table(const Scenario& s, const std::vector<PinnedInput>& inp
                 s.start.str().c_str(), s.start.plus(s.horizon_months - 1).str().c_str(),
                 top.front()->base_mean);
   out << line;
-  out << "  each input pinned at its P10 and P90 (an event: forced off and on), everything "
-         "else random on the same paths\n";
+  out << "  each input pinned at its P10 and P90, everything else random on the same paths; "
+         "an event is forced off and on: weigh its swing by its probability p\n";
   std::size_t width = 5;
   for (const TornadoRow* row : top) width = std::max(width, inputs[row->input].path.size());
   std::snprintf(line, sizeof line, "  %4s  %-*s  %-19s  %10s  %10s  %s\n", "rank",
@@ -141,7 +145,8 @@ std::string tornado_table(const Scenario& s, const std::vector<PinnedInput>& inp
   int rank = 0;
   for (const TornadoRow* row : top) {
     const PinnedInput& input = inputs[row->input];
-    const std::string range = value_text(input, input.low) + " -> " + value_text(input, input.high);
+    std::string range = value_text(input, input.low) + " -> " + value_text(input, input.high);
+    if (input.event) range += " (p " + short_text(input.probability) + ")";
     std::snprintf(line, sizeof line, "  %4d  %-*s  %-19s  %10.2f  %10.2f  %.2f (%.2f to %.2f)\n",
                   ++rank, static_cast<int>(width), input.path.c_str(), range.c_str(),
                   row->base_mean + row->at_low.mean, row->base_mean + row->at_high.mean,
@@ -158,7 +163,8 @@ std::string tornado_table(const Scenario& s, const std::vector<PinnedInput>& inp
         << ": the swings' 95% CIs overlap, so their order is not settled (more --paths "
            "narrows them)\n";
   std::snprintf(line, sizeof line,
-                "%zu inputs; every input, ALL, each group and report month in tornado.csv\n",
+                "%zu inputs ranked; all of them, for ALL, each group and each report month, are "
+                "in tornado.csv\n",
                 inputs.size());
   out << line;
   return out.str();

@@ -159,7 +159,7 @@ RunResults run_batch(const Scenario& scenario, const PathSource& source,
   PathOutputs pilot;  // every path's outputs, when the pilot simulated the whole run
   if (options.resume && checkpoints && std::filesystem::exists(options.checkpoint_path)) {
     state = load_checkpoint(options, scenario, spec);
-    if (!options.quiet)
+    if (!options.quiet && options.announce_resume)
       std::cerr << "caprisk: resuming from " << options.checkpoint_path << " (pass "
                 << state.reducer->pass() << ", path " << state.next_path << " of " << scenario.paths
                 << (state.finished ? ", finished" : "") << ")\n";

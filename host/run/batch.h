@@ -28,6 +28,7 @@ struct BatchOptions {
   /// The chunks come from the CPU model, as the pilot's do: when the pilot simulated the whole
   /// run, the passes read its outputs instead of simulating again.
   bool reuse_pilot = false;
+  bool announce_resume = true;  ///< say so on stderr when resuming from a checkpoint
 };
 
 /// What the batch did, for summary.json.

@@ -107,9 +107,9 @@ RunSetup::RunSetup(const RunOptions& options, int device, bool announce)
   refuse_if_no_supply(scenario_, options_.allow_no_supply);
   if (options_.target_ci > 0) {
     if (options_.stress || options_.sensitivity || options_.shard_count > 0)
-      throw UserError("--target-ci grows one plain run in one process: not with caprisk " +
-                      std::string(options_.stress        ? "stress"
-                                  : options_.sensitivity ? "sensitivity"
+      throw UserError("--target-ci works only with caprisk run in one process, not with " +
+                      std::string(options_.stress        ? "caprisk stress"
+                                  : options_.sensitivity ? "caprisk sensitivity"
                                                          : "run --shard"));
     if (std::find(scenario_.percentiles.begin(), scenario_.percentiles.end(), 95.0) ==
         scenario_.percentiles.end())
@@ -203,8 +203,13 @@ void RunSetup::set_up_sensitivity() {
   inputs_ = static_inputs(scenario_);
   if (inputs_.empty())
     throw UserError(config_.path +
+                    (options_.overrides.empty()
+                         ? std::string()
+                         : " with its " + std::to_string(options_.overrides.size()) +
+                               " --set/--shift override(s)") +
                     ": no static uncertain input to pin: every distribution drawn once per path "
-                    "is fixed, and no event has a probability strictly between 0 and 1");
+                    "is fixed, and no event has a probability strictly between 0 and 1; leave "
+                    "one uncertain, or use caprisk run for a fixed scenario");
   for (std::size_t i = 0; i < inputs_.size(); ++i)
     for (double value : {inputs_[i].low, inputs_[i].high})
       pinned_flats_.push_back(std::make_unique<FlatScenario>(pinned(scenario_, i, value)));
@@ -367,19 +372,30 @@ void RunSetup::write_outputs(OutputDirectory& out, const RunResults& all_results
             summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   out.commit();
   if (!options_.quiet) {
+    if (!options_.overrides.empty()) {
+      std::cout << "With";
+      for (const Override& o : options_.overrides) std::cout << " " << o.origin;
+      std::cout << "\n";
+    }
     if (sensitivity_run)
       std::cout << tornado_table(s, inputs_, tornado);
     else
       std::cout << headline_table(s, results);
     if (stress_run) std::cout << stress_table(s, results, outcomes);
-    if (details.precision.target > 0) std::cout << precision_text(details.precision, all_results.paths);
+    // (not met: the warning on stderr already said which cells, and what to do)
+    if (details.precision.met) std::cout << precision_text(details.precision, all_results.paths);
     const std::size_t all = static_cast<std::size_t>(s.sites.size());
     if (results.worst_paths.size() > all && !results.worst_paths[all].empty() &&
         results.worst_paths[all].front().value > 0) {
-      const TailPath& worst = results.worst_paths[all].front();
-      std::printf("Worst path: %llu (%.1f GW-months short in all); caprisk trace CONFIG --path "
-                  "%llu replays it; the 20 worst of each site in tail_paths.csv\n",
+      const std::vector<TailPath>& tail = results.worst_paths[all];
+      const TailPath& worst = tail.front();
+      const bool tied = tail.size() > 1 && tail.back().value == worst.value;
+      std::printf("Worst path of ALL: %llu, short %.1f GW-months in total%s; the 20 worst of "
+                  "each site in tail_paths.csv\n",
                   static_cast<unsigned long long>(worst.path), worst.value,
+                  tied ? " (at least 20 paths tie at that value: the smallest IDs are listed)"
+                       : "");
+      std::printf("  replay it: caprisk trace --from %s --path %llu\n", out.path().c_str(),
                   static_cast<unsigned long long>(worst.path));
     }
     std::printf("%llu paths in %.2f s on %s; results in %s/\n",

@@ -65,11 +65,16 @@ std::string precision_text(const PrecisionReport& report, std::uint64_t paths) {
   text = line;
   for (const PrecisionCell& c : report.cells)
     if (!c.met()) {
-      std::snprintf(line, sizeof line, " ALL %s %s %.4g +- %.3g GW;", c.month.c_str(),
-                    c.statistic.c_str(), c.value, c.half_width);
+      std::snprintf(line, sizeof line, " ALL %s %s %.4g +- %.3g GW (wanted +- %.3g);",
+                    c.month.c_str(), c.statistic.c_str(), c.value, c.half_width, c.limit);
       text += line;
     }
-  text.back() = '\n';
+  text.pop_back();
+  std::snprintf(line, sizeof line, ". By the 1/sqrt(n) law about %llu paths would do: raise "
+                "--max-paths to that, or ask for a wider --target-ci\n",
+                static_cast<unsigned long long>(
+                    next_path_count(paths, report.cells, std::uint64_t{1} << 62)));
+  text += line;
   return text;
 }
 

@@ -174,11 +174,22 @@ RunResults run_to_precision(const RunSetup& setup, RunDetails& details) {
                                 [](const PrecisionCell& c) { return c.met(); });
     if (precision.met || block.paths >= options.max_paths) break;
     const std::uint64_t next = next_path_count(block.paths, precision.cells, options.max_paths);
-    if (!options.quiet)
-      std::cerr << "caprisk: --target-ci " << options.target_ci << ": not met at " << block.paths
-                << " paths; growing to " << next << "\n";
+    if (!options.quiet) {
+      const auto widest = std::max_element(
+          precision.cells.begin(), precision.cells.end(),
+          [](const PrecisionCell& a, const PrecisionCell& b) {
+            return a.half_width / a.limit < b.half_width / b.limit;
+          });
+      std::fprintf(stderr,
+                   "caprisk: --target-ci %g: at %llu paths ALL %s %s is +-%.3g GW (wanted "
+                   "+-%.3g): adding paths up to %llu\n",
+                   options.target_ci, static_cast<unsigned long long>(block.paths),
+                   widest->month.c_str(), widest->statistic.c_str(), widest->half_width,
+                   widest->limit, static_cast<unsigned long long>(next));
+    }
     block.paths = next;
     batch.resume = true;
+    batch.announce_resume = false;  // its own checkpoint: not news to the user
   }
   if (own_checkpoint) std::filesystem::remove(batch.checkpoint_path);
   if (!precision.met)
@@ -282,7 +293,7 @@ std::vector<std::string> shards_of_one_run(const std::vector<std::string>& files
 
 int run_scenario(const RunOptions& options) {
   if (launched_with_mpi_ranks() && options.target_ci > 0)
-    throw UserError("--target-ci grows one run in one process: not under MPI ranks");
+    throw UserError("--target-ci works only with caprisk run in one process, not under MPI ranks");
   return launched_with_mpi_ranks() ? run_mpi(options) : run_single(options);
 }
 
