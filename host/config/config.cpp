@@ -23,8 +23,8 @@ namespace caprisk {
 
 using namespace config_limits;
 
-YearMonth YearMonth::plus(int months) const {
-  const int total = year * 12 + (month - 1) + months;
+YearMonth YearMonth::plus(int offset) const {
+  const int total = year * 12 + (month - 1) + offset;
   const int y = total >= 0 ? total / 12 : -((-total + 11) / 12);
   return YearMonth{y, total - y * 12 + 1};
 }
