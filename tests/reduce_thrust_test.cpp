@@ -36,6 +36,7 @@ TEST(ReduceThrust, MatchesTheHostReductionOnTheDefaultScenario) {
     EXPECT_NEAR(a.mean, e.mean, 1e-12 * (1 + std::fabs(e.mean))) << "cell " << cell;
     EXPECT_NEAR(a.sd, e.sd, 1e-9 * (1 + e.sd)) << "cell " << cell;
     EXPECT_NEAR(a.cvar95, e.cvar95, 1e-12 * (1 + e.cvar95)) << "cell " << cell;
+    EXPECT_NEAR(a.cvar95_ci_high, e.cvar95_ci_high, 1e-9 * (1 + e.cvar95)) << "cell " << cell;
   }
   EXPECT_EQ(actual.binding_counts, expected.binding_counts);
   EXPECT_EQ(actual.censored_counts, expected.censored_counts);

@@ -53,6 +53,10 @@ void expect_same_tables(const RunResults& a, const RunResults& b, double moment_
     EXPECT_NEAR(x.sd, y.sd, 1e3 * moment_tolerance * (1 + y.sd)) << "cell " << cell;
     EXPECT_NEAR(x.cvar95, y.cvar95, moment_tolerance * (1 + y.cvar95)) << "cell " << cell;
     EXPECT_GE(x.cvar95, x.p95);
+    EXPECT_NEAR(x.cvar95_ci_low, y.cvar95_ci_low, 1e3 * moment_tolerance * (1 + y.cvar95))
+        << "cell " << cell;
+    EXPECT_NEAR(x.cvar95_ci_high, y.cvar95_ci_high, 1e3 * moment_tolerance * (1 + y.cvar95))
+        << "cell " << cell;
   }
   EXPECT_EQ(a.binding_counts, b.binding_counts);
   EXPECT_EQ(a.censored_counts, b.censored_counts);
@@ -86,7 +90,7 @@ TEST(HistogramEdges, BinIsTheNumberOfEdgesAtOrBelowTheValue) {
   std::vector<double> edges = {-3.0, 0.0, std::nextafter(0.0, 1.0), 10.0, 1e6};
   for (int i = 0; i < 2000; ++i) edges.push_back(5.0 + i * 1e-9);
   std::sort(edges.begin(), edges.end());
-  const HistogramNode node(edges, 1.0);
+  const HistogramNode node(edges, 1.0, 1.0);
   ASSERT_EQ(node.bins, static_cast<int>(edges.size()) + 1);
   std::mt19937_64 engine(3);
   std::vector<double> probes = {-1e300, -3.0, 0.0, -0.0, 1e-320, 1e6, 2e6, 5.0, 5.0 + 1999e-9};

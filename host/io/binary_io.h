@@ -122,8 +122,9 @@ class Reader {
 /// The kinds of state file caprisk writes.
 enum class FileKind { checkpoint, shard };
 
-/// Current format version of every sealed file (2: first with a checksum).
-constexpr std::uint32_t sealed_format_version = 2;
+/// Current format version of every sealed file (2: first with a checksum; 3: histograms keep
+/// sums of squares and the reducer the tail drivers).
+constexpr std::uint32_t sealed_format_version = 3;
 
 /// Bytes before the payload: 16-byte magic, version, reserved word, length, 16-byte checksum.
 constexpr std::size_t sealed_header_bytes = 16 + 4 + 4 + 8 + 16;

@@ -9,18 +9,23 @@ constexpr double infinity = std::numeric_limits<double>::infinity();
 }  // namespace
 
 HistogramNode::HistogramNode(double lower_bound, double upper_bound, int bin_count,
-                             double fixed_scale_)
+                             double fixed_scale_, double square_scale)
     : lower(lower_bound),
       upper(upper_bound),
       bins(bin_count),
       scale(fixed_scale_),
+      spread(square_scale),
       counts(static_cast<std::size_t>(bin_count), 0),
       minimum(static_cast<std::size_t>(bin_count), infinity),
       maximum(static_cast<std::size_t>(bin_count), -infinity),
-      sums(static_cast<std::size_t>(bin_count), 0) {}
+      sums(static_cast<std::size_t>(bin_count), 0),
+      quanta(static_cast<std::size_t>(bin_count), 0),
+      squares(static_cast<std::size_t>(bin_count), 0) {}
 
-HistogramNode::HistogramNode(std::vector<double> interior_edges, double fixed_scale_)
-    : HistogramNode(0.0, 0.0, static_cast<int>(interior_edges.size()) + 1, fixed_scale_) {
+HistogramNode::HistogramNode(std::vector<double> interior_edges, double fixed_scale_,
+                             double square_scale)
+    : HistogramNode(0.0, 0.0, static_cast<int>(interior_edges.size()) + 1, fixed_scale_,
+                    square_scale) {
   edges = std::move(interior_edges);
   lower = edges.front();
   upper = edges.back();
@@ -65,6 +70,9 @@ void HistogramNode::add(double value) {
   minimum[bin] = std::min(minimum[bin], value);
   maximum[bin] = std::max(maximum[bin], value);
   sums[bin] += static_cast<Int128>(static_cast<long long>(value * scale + 0.5));
+  const auto quantum = static_cast<Int128>(static_cast<long long>(value * spread + 0.5));
+  quanta[bin] += quantum;
+  squares[bin] += quantum * quantum;
 }
 
 void locate(const HistogramNode& node, std::uint64_t rank, int& bin, std::uint64_t& within) {

@@ -22,14 +22,16 @@ struct FixedPointSum {
   long double value(double scale) const { return static_cast<long double>(total) / scale; }
 };
 
-/// A histogram with per-bin count, min, max and fixed-point sum: `bins` equal bins over
+/// A histogram with per-bin count, min, max, fixed-point sum and fixed-point sum of squares
+/// (for CVaR's interval): `bins` equal bins over
 /// [lower, upper], or bins between given edges. A bin may own a finer histogram (its values
 /// refined) or its collected values.
 struct HistogramNode {
   double lower = 0;
   double upper = 0;
   int bins = 0;
-  double scale = 0;  ///< fixed-point scale of the sums
+  double scale = 0;   ///< fixed-point scale of the sums
+  double spread = 0;  ///< of the quanta a = round(x * spread) <= 2^40: `quanta` sum a, `squares` a^2
   /// Interior edges, increasing: bin b holds [edges[b-1], edges[b]) (open-ended at both ends),
   /// so bins = edges.size() + 1. Empty: equal bins over [lower, upper].
   std::vector<double> edges;
@@ -41,6 +43,8 @@ struct HistogramNode {
   std::vector<double> minimum;
   std::vector<double> maximum;
   std::vector<Int128> sums;
+  std::vector<Int128> quanta;
+  std::vector<Int128> squares;
   std::map<int, std::unique_ptr<HistogramNode>> children;  ///< refined bins
   /// Values of one bin, kept by a pass and sorted when that pass ends.
   struct Kept {
@@ -50,9 +54,10 @@ struct HistogramNode {
   std::map<int, Kept> collected;  ///< bins whose values are kept
   bool complete = false;          ///< filled by a finished pass
 
-  HistogramNode(double lower_bound, double upper_bound, int bin_count, double fixed_scale);
+  HistogramNode(double lower_bound, double upper_bound, int bin_count, double fixed_scale,
+                double square_scale);
   /// Bins between `interior_edges` (increasing, distinct, at least one).
-  HistogramNode(std::vector<double> interior_edges, double fixed_scale);
+  HistogramNode(std::vector<double> interior_edges, double fixed_scale, double square_scale);
   int bin_of(double value) const;
   std::size_t slot_of(double value) const;
   void add(double value);

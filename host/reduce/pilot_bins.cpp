@@ -119,7 +119,7 @@ void StreamingReducer::place_root_bins(const double* values, std::uint64_t count
     // the root's range outside the cell's, which a saved state must not have.
     edges.erase(std::upper_bound(edges.begin(), edges.end(), cell.upper), edges.end());
     if (edges.empty()) continue;
-    cells_[c].root = std::make_unique<HistogramNode>(std::move(edges), cell.scale);
+    cells_[c].root = std::make_unique<HistogramNode>(std::move(edges), cell.scale, cell.spread_scale);
   }
 }
 }  // namespace caprisk

@@ -59,6 +59,9 @@ RunResults reduce_with_policy(Policy policy, double* values, const std::uint8_t*
     const double tail_start = read(column + (n - tail));
     sums.tail_excess = thrust::transform_reduce(policy, column + (n - tail), column + length,
                                                 Excess{tail_start}, 0.0, thrust::plus<double>());
+    sums.tail_squared_excess =
+        thrust::transform_reduce(policy, column + (n - tail), column + length,
+                                 SquaredDeviation{tail_start}, 0.0, thrust::plus<double>());
     results.cells.push_back(
         finish_statistics(n, sums, percentiles, [&](std::uint64_t i) { return read(column + i); }));
   }

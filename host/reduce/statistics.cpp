@@ -57,8 +57,10 @@ CellStatistics summarize(std::span<double> values, const std::vector<double>& pe
   for (double v : values) sums.squared_deviations += (v - mean) * (v - mean);
   std::sort(values.begin(), values.end());
   const double tail_start = values[n - cvar_tail_count(n)];
-  for (std::uint64_t i = n - cvar_tail_count(n); i < n; ++i)
+  for (std::uint64_t i = n - cvar_tail_count(n); i < n; ++i) {
     sums.tail_excess += values[i] - tail_start;
+    sums.tail_squared_excess += (values[i] - tail_start) * (values[i] - tail_start);
+  }
   return finish_statistics(n, sums, percentiles, [&](std::uint64_t i) { return values[i]; });
 }
 

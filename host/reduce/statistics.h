@@ -1,6 +1,7 @@
 // Statistics of one report cell over all paths (docs/MODEL.md, "Reports").
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <span>
@@ -21,6 +22,8 @@ struct CellStatistics {
   double sd = 0;  ///< sample standard deviation (n - 1 in the denominator)
   std::vector<PercentileEstimate> percentiles;
   double cvar95 = 0;      ///< mean of the largest ceil(0.05 n) values
+  double cvar95_ci_low = 0;   ///< its 95% confidence interval (docs/MODEL.md, "Reports")
+  double cvar95_ci_high = 0;
   double p_positive = 0;  ///< share of paths with a value > 0
   double p50 = 0;         ///< always computed, for headlines, whatever `percentiles` holds
   double p95 = 0;
@@ -59,6 +62,7 @@ struct ColumnSums {
   double squared_deviations = 0;  ///< of (value - mean)^2
   std::uint64_t positive = 0;     ///< values > 0
   double tail_excess = 0;         ///< of (value - tail start) over the ceil(0.05 n) largest
+  double tail_squared_excess = 0; ///< of (value - tail start)^2 over the same values
 };
 
 /// Number of values in the CVaR95 tail: ceil(0.05 n), in integers.
@@ -105,7 +109,18 @@ CellStatistics finish_statistics(std::uint64_t n, const ColumnSums& sums,
   // CVaR as the tail's smallest value plus the mean excess over it: equal to the tail mean in
   // exact arithmetic and never below P95 after rounding.
   const std::uint64_t tail = cvar_tail_count(n);
-  stats.cvar95 = sorted_at(n - tail) + sums.tail_excess / static_cast<double>(tail);
+  const auto k = static_cast<double>(tail);
+  const double mean_excess = sums.tail_excess / k;
+  stats.cvar95 = sorted_at(n - tail) + mean_excess;
+  // The asymptotic variance of the tail mean (the tail's own variance, plus the uncertainty
+  // of where the tail starts): [V + (1 - k/n) m^2] / k, with V the variance of the k tail
+  // values and m their mean excess over the tail start.
+  const double tail_variance =
+      std::max(0.0, sums.tail_squared_excess / k - mean_excess * mean_excess);
+  const double half_width =
+      1.96 * std::sqrt((tail_variance + (1.0 - k / count) * mean_excess * mean_excess) / k);
+  stats.cvar95_ci_low = std::max(0.0, stats.cvar95 - half_width);
+  stats.cvar95_ci_high = stats.cvar95 + half_width;
   return stats;
 }
 

@@ -30,7 +30,7 @@ StreamingLimits limits_for(PathLayout layout) {
 StreamingLimits limits_for(const ReductionSpec& spec) {
   StreamingLimits limits;
   constexpr double budget_bytes = 512.0 * 1024 * 1024;
-  constexpr double bytes_per_bin = 32;  // count, min, max, 128-bit sum
+  constexpr double bytes_per_bin = 64;  // count, min, max, 128-bit sum, quanta and squares
   const double cells = std::max(1, spec.quantile_cells());
   while (limits.root_bins > 256 && cells * limits.root_bins * bytes_per_bin > budget_bytes)
     limits.root_bins /= 2;
@@ -52,7 +52,7 @@ StreamingReducer::StreamingReducer(ReductionSpec spec, std::uint64_t paths, Stre
     cell.zero = spec_.zero_of(static_cast<int>(c));
     // A moments-only cell keeps a root of one bin that nothing is routed to.
     const int bins = quantiles(c) ? limits_.root_bins : 1;
-    cell.root = std::make_unique<HistogramNode>(0.0, upper[c], bins, cell.scale);
+    cell.root = std::make_unique<HistogramNode>(0.0, upper[c], bins, cell.scale, cell.spread_scale);
   }
   binding_counts_.assign(static_cast<std::size_t>(spec_.variants * layout_.site_count *
                                                   layout_.report_count),
@@ -190,7 +190,8 @@ void StreamingReducer::plan_rank(HistogramNode& node, std::uint64_t rank, std::u
     node.collected[bin].values.reserve(node.counts[bin]);
   } else {  // a finer histogram over the bin's own range; fixed size, so memory stays bounded
     node.children[bin] = std::make_unique<HistogramNode>(node.minimum[bin], node.maximum[bin],
-                                                         limits_.refine_bins, node.scale);
+                                                         limits_.refine_bins, node.scale,
+                                                         node.spread);
   }
 }
 
@@ -228,39 +229,72 @@ bool StreamingReducer::finish_pass() {
   return resolved;
 }
 
-long double StreamingReducer::sum_from(const HistogramNode& node, std::uint64_t rank) const {
+StreamingReducer::UpperSums StreamingReducer::sums_from(const HistogramNode& node,
+                                                        std::uint64_t rank) const {
   int bin = 0;
   std::uint64_t within = 0;
   locate(node, rank, bin, within);
   Int128 above = 0;
-  for (int b = bin + 1; b < node.bins; ++b) above += node.sums[b];
-  long double total = static_cast<long double>(above) / node.scale;
+  UpperSums total;
+  for (int b = bin + 1; b < node.bins; ++b) {
+    above += node.sums[b];
+    total.quanta += node.quanta[b];
+    total.squares += node.squares[b];
+  }
+  total.sum = static_cast<long double>(above) / node.scale;
+  const auto quantum = [&node](double value) {
+    return static_cast<Int128>(static_cast<long long>(value * node.spread + 0.5));
+  };
   if (node.minimum[bin] == node.maximum[bin]) {
-    total += static_cast<long double>(node.counts[bin] - within) * node.minimum[bin];
+    const long double value = node.minimum[bin];
+    const std::uint64_t count = node.counts[bin] - within;
+    total.sum += static_cast<long double>(count) * value;
+    const Int128 a = quantum(node.minimum[bin]);
+    total.quanta += static_cast<Int128>(count) * a;
+    total.squares += static_cast<Int128>(count) * a * a;
   } else if (const auto child = node.children.find(bin); child != node.children.end()) {
-    total += sum_from(*child->second, within);
+    const UpperSums below = sums_from(*child->second, within);
+    total.sum += below.sum;
+    total.quanta += below.quanta;
+    total.squares += below.squares;
   } else {
     const auto& values = node.collected.at(bin).values;
-    for (std::uint64_t i = within; i < values.size(); ++i) total += values[i];
+    for (std::uint64_t i = within; i < values.size(); ++i) {
+      total.sum += values[i];
+      const Int128 a = quantum(values[i]);
+      total.quanta += a;
+      total.squares += a * a;
+    }
   }
   return total;
 }
+
+namespace {
+
+/// The sum of squared deviations from their mean of n values given as quanta a = x * spread:
+/// n * (sum of squared deviations) = n * S2 - S1^2, exactly in integers: with S1 = q n + r,
+/// it is n (S2 - q^2 n - 2 q r) - r^2, and every term stays below 2^122. Equal values
+/// therefore have exactly none.
+long double squared_deviations(Int128 sum, Int128 squares, std::uint64_t n, double spread) {
+  if (n == 0) return 0;
+  const auto count = static_cast<Int128>(n);
+  const Int128 q = sum / count;
+  const Int128 r = sum % count;
+  const Int128 m = squares - q * q * count - 2 * q * r;
+  const long double deviations =
+      (static_cast<long double>(m) - static_cast<long double>(r * r) / static_cast<long double>(n)) /
+      (static_cast<long double>(spread) * spread);
+  return std::max(0.0L, deviations);
+}
+
+}  // namespace
 
 ColumnSums StreamingReducer::column_sums(const CellAccumulator& cell) const {
   const std::uint64_t n = paths_;
   ColumnSums sums;
   sums.sum = static_cast<double>(cell.sum.value(cell.scale));
-  // n * (sum of squared deviations) = n * S2 - S1^2, exactly in integers: with
-  // S1 = q n + r, it is n (S2 - q^2 n - 2 q r) - r^2, and every term stays below 2^122.
-  // A constant cell therefore has exactly sd 0.
-  const auto count = static_cast<Int128>(n);
-  const Int128 q = cell.spread_sum / count;
-  const Int128 r = cell.spread_sum % count;
-  const Int128 m = cell.spread_squares - q * q * count - 2 * q * r;
-  const long double deviations =
-      (static_cast<long double>(m) - static_cast<long double>(r * r) / static_cast<long double>(n)) /
-      (static_cast<long double>(cell.spread_scale) * cell.spread_scale);
-  sums.squared_deviations = static_cast<double>(std::max(0.0L, deviations));
+  sums.squared_deviations = static_cast<double>(
+      squared_deviations(cell.spread_sum, cell.spread_squares, n, cell.spread_scale));
   sums.positive = cell.positive;
   return sums;
 }
@@ -303,8 +337,17 @@ RunResults StreamingReducer::results() const {
     ColumnSums sums = column_sums(cell);
     const std::uint64_t tail = cvar_tail_count(n);
     const double tail_start = order_statistics.at(n - tail);
-    sums.tail_excess = static_cast<double>(std::max(
-        0.0L, sum_from(*cell.root, n - tail) - static_cast<long double>(tail) * tail_start));
+    const UpperSums upper = sums_from(*cell.root, n - tail);
+    const auto k = static_cast<long double>(tail);
+    const long double t = tail_start;
+    sums.tail_excess = static_cast<double>(std::max(0.0L, upper.sum - k * t));
+    // sum (x - t)^2 = sum x^2 - 2 t sum x + k t^2, from exact sums (the squares' quantum is
+    // U 2^-40, far below any tail's spread that matters).
+    // sum (x - t)^2 = (the tail's squared deviations from its mean) + k m^2, m its mean
+    // excess; the deviations exactly from the quanta, so a flat tail has exactly none.
+    const long double m = static_cast<long double>(sums.tail_excess) / k;
+    sums.tail_squared_excess = static_cast<double>(
+        squared_deviations(upper.quanta, upper.squares, tail, cell.spread_scale) + k * m * m);
     results.cells.push_back(finish_statistics(
         n, sums, spec_.percentiles, [&](std::uint64_t i) { return order_statistics.at(i); }));
   }
@@ -346,6 +389,8 @@ void StreamingReducer::merge_first_pass(const StreamingReducer& other) {
       node.minimum[b] = std::min(node.minimum[b], source.minimum[b]);
       node.maximum[b] = std::max(node.maximum[b], source.maximum[b]);
       node.sums[b] += source.sums[b];
+      node.quanta[b] += source.quanta[b];
+      node.squares[b] += source.squares[b];
     }
   }
   for (std::size_t i = 0; i < binding_counts_.size(); ++i)
@@ -368,6 +413,8 @@ void merge_filled(HistogramNode& node, const HistogramNode& source) {
       node.minimum[b] = std::min(node.minimum[b], source.minimum[b]);
       node.maximum[b] = std::max(node.maximum[b], source.maximum[b]);
       node.sums[b] += source.sums[b];
+      node.quanta[b] += source.quanta[b];
+      node.squares[b] += source.squares[b];
     }
     return;
   }

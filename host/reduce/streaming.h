@@ -125,8 +125,15 @@ class StreamingReducer {
   bool value_at(const HistogramNode& node, std::uint64_t rank, double& value) const;
   /// Prepares the next pass for an unresolved rank: collect its bin's values, or refine it.
   void plan_rank(HistogramNode& node, std::uint64_t rank, std::uint64_t& spare);
-  /// Sum of the values with rank >= r in a node (r is resolved).
-  long double sum_from(const HistogramNode& node, std::uint64_t rank) const;
+  /// Sum and sum of squares of the values with rank >= r in a node (r is resolved); the
+  /// squares in the histograms' fixed point (sum of round(x * spread)^2), whichever way the
+  /// bins were resolved, so they do not depend on the plan.
+  struct UpperSums {
+    long double sum = 0;
+    Int128 quanta = 0;
+    Int128 squares = 0;
+  };
+  UpperSums sums_from(const HistogramNode& node, std::uint64_t rank) const;
   /// Whether cell c gets percentiles (else only its moments: the difference blocks).
   bool quantiles(std::size_t c) const {
     return c < static_cast<std::size_t>(spec_.quantile_cells());

@@ -34,6 +34,8 @@ void save_node(binary::Writer& out, const HistogramNode& node) {
   out.put_vector(node.minimum);
   out.put_vector(node.maximum);
   out.put_vector(node.sums);
+  out.put_vector(node.quanta);
+  out.put_vector(node.squares);
   out.put(static_cast<std::uint64_t>(node.collected.size()));
   for (const auto& [bin, kept] : node.collected) {
     out.put(bin);
@@ -51,6 +53,7 @@ void save_node(binary::Writer& out, const HistogramNode& node) {
 /// reducer's sizes and path count.
 struct NodeExpectations {
   double scale;
+  double spread;
   double cell_upper;
   std::uint64_t paths;
   const StreamingLimits& limits;
@@ -86,7 +89,8 @@ std::unique_ptr<HistogramNode> load_shape(binary::Reader& in, bool root,
   if (scale != expect.scale) in.corrupt("a histogram's fixed-point scale differs from its cell's");
   std::vector<double> edges =
       in.get_vector<double>("a histogram's edges", static_cast<std::uint64_t>(bins - 1));
-  if (edges.empty()) return std::make_unique<HistogramNode>(lower, upper, bins, scale);
+  if (edges.empty())
+    return std::make_unique<HistogramNode>(lower, upper, bins, scale, expect.spread);
   if (!root || edges.size() + 1 != static_cast<std::size_t>(bins))
     in.corrupt("a histogram's edges do not match its bin count");
   for (std::size_t e = 0; e < edges.size(); ++e)
@@ -94,7 +98,7 @@ std::unique_ptr<HistogramNode> load_shape(binary::Reader& in, bool root,
       in.corrupt("a histogram's edges are not finite and increasing");
   if (edges.front() != lower || edges.back() != upper)
     in.corrupt("a histogram's edges do not match its range");
-  return std::make_unique<HistogramNode>(std::move(edges), scale);
+  return std::make_unique<HistogramNode>(std::move(edges), scale, expect.spread);
 }
 
 /// Per-bin counts, extremes and sums, which must be possible for the run's paths.
@@ -105,8 +109,10 @@ void load_bins(binary::Reader& in, HistogramNode& node, const NodeExpectations& 
   node.minimum = in.get_vector<double>("a histogram's minima", n);
   node.maximum = in.get_vector<double>("a histogram's maxima", n);
   node.sums = in.get_vector<Int128>("a histogram's sums", n);
+  node.quanta = in.get_vector<Int128>("a histogram's sums of quanta", n);
+  node.squares = in.get_vector<Int128>("a histogram's sums of squares", n);
   if (node.counts.size() != n || node.minimum.size() != n || node.maximum.size() != n ||
-      node.sums.size() != n)
+      node.sums.size() != n || node.quanta.size() != n || node.squares.size() != n)
     in.corrupt("a histogram's arrays do not have one entry per bin");
   std::uint64_t total = 0;
   for (std::uint64_t b = 0; b < n; ++b) {
@@ -115,9 +121,15 @@ void load_bins(binary::Reader& in, HistogramNode& node, const NodeExpectations& 
       in.corrupt("a histogram counts more values than the run has paths");
     total += count;
     const double lo = node.minimum[b], hi = node.maximum[b];
-    if (count == 0 ? !(lo == infinity && hi == -infinity && node.sums[b] == 0)
+    // Each value adds at most 2^80 (plus rounding) to its bin's squares.
+    const Int128 most_squares = static_cast<Int128>(count) * (Int128{1} << 81);
+    const Int128 most_quanta = static_cast<Int128>(count) * ((Int128{1} << 40) + 1);
+    if (count == 0 ? !(lo == infinity && hi == -infinity && node.sums[b] == 0 &&
+                       node.quanta[b] == 0 && node.squares[b] == 0)
                    : !(finite_in(lo, 0.0, expect.cell_upper) &&
-                       finite_in(hi, lo, expect.cell_upper) && node.sums[b] >= 0))
+                       finite_in(hi, lo, expect.cell_upper) && node.sums[b] >= 0 &&
+                       node.quanta[b] >= 0 && node.quanta[b] <= most_quanta &&
+                       node.squares[b] >= 0 && node.squares[b] <= most_squares))
       in.corrupt("a histogram bin's minimum, maximum or sum is impossible for its count");
   }
 }
@@ -234,7 +246,7 @@ std::unique_ptr<StreamingReducer> StreamingReducer::load(binary::Reader& in,
         cell.spread_sum > n * ((Int128{1} << 40) + 1) || cell.spread_squares < 0 ||
         cell.spread_squares > n * ((Int128{1} << 81)) || cell.positive > paths)
       in.corrupt("a cell's sums or counts are impossible for its path count");
-    cell.root = load_node(in, 0, NodeExpectations{cell.scale, cell.upper, paths, limits});
+    cell.root = load_node(in, 0, NodeExpectations{cell.scale, cell.spread_scale, cell.upper, paths, limits});
   }
   for (auto& counts : reducer->binding_counts_) {
     counts = in.get<std::array<std::uint64_t, binding_code_count>>("the binding counts");
@@ -284,8 +296,8 @@ std::uint64_t StreamingReducer::max_state_bytes(const ReductionSpec& spec) {
   // plus the kept values; real states are far smaller.
   const auto cells = static_cast<std::uint64_t>(std::max(1, spec.value_cells()));
   const StreamingLimits limits = limits_for(spec);
-  const std::uint64_t per_root = 64 + static_cast<std::uint64_t>(limits.root_bins) * 64;
-  const std::uint64_t per_refinement = 64 + static_cast<std::uint64_t>(max_refine_bins) * 64;
+  const std::uint64_t per_root = 64 + static_cast<std::uint64_t>(limits.root_bins) * 96;
+  const std::uint64_t per_refinement = 64 + static_cast<std::uint64_t>(max_refine_bins) * 96;
   constexpr std::uint64_t ranks = 64;
   const std::uint64_t per_cell =
       per_root + ranks * 8 * per_refinement + ranks * 4 * max_collect_cap * 8 / 64;

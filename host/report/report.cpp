@@ -34,7 +34,8 @@ void append_row(std::ostringstream& out, const std::string& site, const std::str
   for (const auto& p : c.percentiles)
     out << ',' << format_number(p.value) << ',' << format_number(p.ci_low) << ','
         << format_number(p.ci_high);
-  out << ',' << format_number(c.cvar95) << ',' << format_number(c.p_positive) << ',' << censored
+  out << ',' << format_number(c.cvar95) << ',' << format_number(c.cvar95_ci_low) << ','
+      << format_number(c.cvar95_ci_high) << ',' << format_number(c.p_positive) << ',' << censored
       << '\n';
 }
 
@@ -103,7 +104,7 @@ std::string percentiles_csv(const Scenario& s, const RunResults& r) {
     const std::string label = percentile_label(q);
     out << ',' << label << ',' << label << "_ci_low," << label << "_ci_high";
   }
-  out << ",cvar95,p_positive,censored_share\n";
+  out << ",cvar95,cvar95_ci_low,cvar95_ci_high,p_positive,censored_share\n";
   for (const TableRow& row : table_rows(s, layout)) {
     const bool late =
         row.entity < layout.site_count && row.cell == layout.months_late(row.entity);
