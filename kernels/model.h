@@ -70,6 +70,26 @@ struct PathStatics {
   SiteInputs sites[ModelLimits::max_sites];
 };
 
+/// Columns of PathOutput::statics (the tail drivers' inputs, docs/ARCHITECTURE.md): the
+/// program's draws, then per supplier, per deal and per site.
+struct StaticColumns {
+  /// program_share, stacks_per_wafer, stacks_per_accelerator, kw_per_accelerator,
+  /// lead_time_months (rounded, as the model uses it), capex_per_gw, then the HBM and the
+  /// packaging yield curves (initial, mature, tau_months each).
+  static constexpr int program = 12;
+  static constexpr int per_supplier = 5;  ///< ramp_delay_months, capacity_factor, its HBM curve
+  static constexpr int per_deal = 2;      ///< delay_months, closes (0 or 1)
+  /// build_rate_gw, power delay_months, power availability, power fails (0 or 1)
+  static constexpr int per_site = 4;
+  int suppliers;
+  int deals;
+  int sites;
+  CAPRISK_HD int supplier(int k) const { return program + per_supplier * k; }
+  CAPRISK_HD int deal(int d) const { return supplier(suppliers) + per_deal * d; }
+  CAPRISK_HD int site(int i) const { return deal(deals) + per_site * i; }
+  CAPRISK_HD int count() const { return site(sites); }
+};
+
 CAPRISK_DEVICE inline YieldCurveInputs sample_yield_curve(const YieldParams& p,
                                                           RandomStream& stream,
                                                           const FactorUniforms& factors) {
@@ -222,6 +242,39 @@ CAPRISK_DEVICE inline void simulate_path(const ScenarioView& s, std::uint64_t se
     installed[i] = 0.0;
     gw_months[i] = 0.0;
     on_target_month[i] = -1;
+  }
+  if (out.statics != nullptr) {
+    const StaticColumns columns{s.supplier_count, s.deal_count, s.site_count};
+    const std::uint64_t stride = out.stride;
+    const auto put = [&](int column, double value) { out.statics[column * stride] = value; };
+    const auto put_curve = [&](int column, const YieldCurveInputs& y) {
+      put(column, y.initial);
+      put(column + 1, y.mature);
+      put(column + 2, y.tau_months);
+    };
+    put(0, program.program_share);
+    put(1, program.stacks_per_wafer);
+    put(2, program.stacks_per_accelerator);
+    put(3, program.kw_per_accelerator);
+    put(4, program.lead_time_months);
+    put(5, program.capex_per_gw);
+    put_curve(6, program.hbm_yield);
+    put_curve(9, program.package_yield);
+    for (int k = 0; k < s.supplier_count; ++k) {
+      put(columns.supplier(k), suppliers[k].ramp_delay_months);
+      put(columns.supplier(k) + 1, suppliers[k].capacity_factor);
+      put_curve(columns.supplier(k) + 2, suppliers[k].hbm_yield);
+    }
+    for (int d = 0; d < s.deal_count; ++d) {
+      put(columns.deal(d), deals[d].delay_months);
+      put(columns.deal(d) + 1, deals[d].closes ? 1.0 : 0.0);
+    }
+    for (int i = 0; i < s.site_count; ++i) {
+      put(columns.site(i), sites[i].build_rate_gw);
+      put(columns.site(i) + 1, sites[i].power_delay_months);
+      put(columns.site(i) + 2, sites[i].power_availability);
+      put(columns.site(i) + 3, sites[i].power_fails ? 1.0 : 0.0);
+    }
   }
   if (trace != nullptr && trace->statics != nullptr) {
     PathStatics& statics = *trace->statics;

@@ -118,6 +118,9 @@ struct PathOutput {
   double* values;
   std::uint8_t* codes;
   std::uint64_t stride;
+  /// The path's static draws, one column each (kernels/model.h, StaticColumns), for the tail
+  /// drivers; null: not wanted.
+  double* statics = nullptr;
 };
 
 struct PathStatics;  // kernels/model.h: a path's static draws

@@ -38,7 +38,8 @@ __global__ void simulate_paths_kernel(std::uint64_t seed, std::uint64_t first, s
   for (std::uint64_t i = static_cast<std::uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
        i < count; i += step) {
     simulate_path(constant_scenario(), seed, first + i,
-                  PathOutput{out.values + offset + i, out.codes + offset + i, out.stride});
+                  PathOutput{out.values + offset + i, out.codes + offset + i, out.stride,
+                             out.statics != nullptr ? out.statics + offset + i : nullptr});
   }
 }
 

@@ -46,8 +46,9 @@ TEST(CliRun, WritesItsResultFiles) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   // The results, each a link into .caprisk/current (the run's own folder), and nothing else.
   EXPECT_EQ(files_in(dir.path),
-            (std::vector<std::string>{".caprisk", "attribution.csv", "percentiles.csv",
-                                      "summary.json", "tail_paths.csv", "targets.csv"}));
+            (std::vector<std::string>{".caprisk", "attribution.csv", "drivers.csv",
+                                      "percentiles.csv", "summary.json", "tail_paths.csv",
+                                      "targets.csv"}));
   for (const char* name : {"attribution.csv", "percentiles.csv", "summary.json", "targets.csv"})
     EXPECT_EQ(fs::read_symlink(dir.file(name)), fs::path(".caprisk/current") / name) << name;
   EXPECT_EQ(files_in(dir.file(".caprisk")), (std::vector<std::string>{"current", "lock", "runs"}));

@@ -48,7 +48,7 @@ TEST(TargetCi, GrowsUntilMetAndEqualsAFreshRunOfItsPathCount) {
                         " --quiet --out " + dir.file("fresh"))
                 .exit_code,
             0);
-  for (const char* file : {"percentiles.csv", "attribution.csv", "tail_paths.csv"})
+  for (const char* file : {"percentiles.csv", "attribution.csv", "tail_paths.csv", "drivers.csv"})
     EXPECT_EQ(read_text(dir.file(std::string("grown/") + file)),
               read_text(dir.file(std::string("fresh/") + file)))
         << file;

@@ -212,6 +212,7 @@ FlatScenario::FlatScenario(const Scenario& scenario) {
   spec_.layout = layout();
   spec_.percentiles = scenario.percentiles;
   spec_.upper = cell_upper_bounds(scenario, spec_.layout, target_by_month_);
+  for (const auto& group : scenario.groups) spec_.group_sites.push_back(group.sites);
 }
 
 }  // namespace caprisk

@@ -196,10 +196,16 @@ struct CudaChunkState {
   CudaChunkState(const FlatScenario& flat, std::uint64_t max_chunk)
       : scenario(flat),
         values(static_cast<std::size_t>(flat.layout().value_count()) * max_chunk),
-        codes(static_cast<std::size_t>(flat.layout().code_count()) * max_chunk) {}
+        codes(static_cast<std::size_t>(flat.layout().code_count()) * max_chunk),
+        static_columns(StaticColumns{flat.view().supplier_count, flat.view().deal_count,
+                                     flat.view().site_count}
+                           .count()),
+        statics(static_cast<std::size_t>(static_columns) * max_chunk) {}
   DeviceScenario scenario;
   DeviceBuffer<double> values;
   DeviceBuffer<std::uint8_t> codes;
+  int static_columns;
+  DeviceBuffer<double> statics;  ///< the static draws, for the tail drivers
 };
 
 }  // namespace
@@ -214,8 +220,15 @@ std::function<void(std::uint64_t, std::uint64_t, const PathOutput&)> make_cuda_c
                                        const PathOutput& out) {
     CAPRISK_CUDA_TRY(cudaSetDevice(device));
     state->scenario.bind();
-    launch(seed, first, count, 0, PathOutput{state->values.data(), state->codes.data(), count});
-    // The chunk is cell-major with stride `count` on both sides: two plain copies.
+    double* statics = out.statics != nullptr ? state->statics.data() : nullptr;
+    launch(seed, first, count, 0,
+           PathOutput{state->values.data(), state->codes.data(), count, statics});
+    if (statics != nullptr)
+      CAPRISK_CUDA_TRY(cudaMemcpy(out.statics, statics,
+                                  static_cast<std::size_t>(state->static_columns) * count *
+                                      sizeof(double),
+                                  cudaMemcpyDeviceToHost));
+    // The chunk is cell-major with stride `count` on both sides: plain copies.
     CAPRISK_CUDA_TRY(
         cudaMemcpy(out.values, state->values.data(),
                    static_cast<std::size_t>(layout.value_count()) * count * sizeof(double),

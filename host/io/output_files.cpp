@@ -132,7 +132,7 @@ constexpr char current_link[] = "current";
 
 std::vector<std::string_view> output_entry_names() {
   return {"percentiles.csv", "attribution.csv", "targets.csv", "stress",
-          "stress_compare.csv", "tornado.csv", "tail_paths.csv", "summary.json"};
+          "stress_compare.csv", "tornado.csv", "tail_paths.csv", "drivers.csv", "summary.json"};
 }
 
 OutputDirectory::OutputDirectory(std::string path) : path_(std::move(path)) {

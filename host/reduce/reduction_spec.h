@@ -28,6 +28,14 @@ struct ReductionSpec {
   bool moments_only = false;
   /// Worst paths kept per entity by its GW-months over the horizon (tail_paths.csv); 0: none.
   int tail_paths = 0;
+  /// The tail drivers (drivers.csv): one bound per column of the base's static draws
+  /// (host/config/pinned_inputs.h, static_bounds); empty: none. Only with tail_paths.
+  std::vector<double> static_bounds;
+  /// Each group's sites (indices, in the config's order): the sites of a group's tail.
+  std::vector<std::vector<int>> group_sites;
+  int static_columns() const {
+    return tail_paths > 0 ? static_cast<int>(static_bounds.size()) : 0;
+  }
 
   /// The cells whose worst paths are kept: every site's, ALL's and each group's GW-months in
   /// block 0, in the tables' entity order (sites, ALL, groups).
@@ -52,9 +60,19 @@ struct ReductionSpec {
                                : upper[static_cast<std::size_t>((c - variant_cells()) %
                                                                 layout.value_count())];
   }
+  /// The sites whose short site-months a tail cell (tail_cells()' k-th) counts.
+  std::vector<int> tail_sites(int k) const {
+    std::vector<int> sites;
+    if (k < layout.site_count) return {k};
+    if (k == layout.site_count) {
+      for (int i = 0; i < layout.site_count; ++i) sites.push_back(i);
+      return sites;
+    }
+    return group_sites[static_cast<std::size_t>(k - layout.site_count - 1)];
+  }
   /// Bytes of one path's outputs.
   double bytes_per_path() const {
-    return static_cast<double>(value_cells()) * sizeof(double) + code_cells();
+    return static_cast<double>(value_cells() + static_columns()) * sizeof(double) + code_cells();
   }
 };
 

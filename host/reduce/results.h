@@ -34,6 +34,15 @@ class SampleStore {
 /// Paths counted by binding code (BindingCode), for one site and report month.
 using BindingCounts = std::array<std::uint64_t, binding_code_count>;
 
+/// One entity's tail (docs/ANALYSIS.md, "Tail drivers"): the paths whose GW-months are at
+/// least the CVaR tail's start and above 0.
+struct TailDrivers {
+  std::uint64_t paths = 0;
+  double threshold = 0;       ///< the CVaR tail's start t, GW-months
+  std::vector<double> mean;   ///< per static column, the tail's mean draw (0 for no path)
+  BindingCounts binding{};    ///< the tail's short site-months of the entity, by constraint
+};
+
 /// The reduced tables of a run.
 struct RunResults {
   PathLayout layout{};
@@ -44,6 +53,11 @@ struct RunResults {
   /// Per entity (sites, ALL, groups), its worst paths by GW-months, worst first; empty when
   /// the run kept none (ReductionSpec::tail_paths = 0, or reduced in memory on a GPU).
   std::vector<std::vector<TailPath>> worst_paths;
+  /// Every path's mean and sample sd of each static column, and per entity its tail; empty
+  /// when the run summed none (ReductionSpec::static_columns() = 0, or in memory on a GPU).
+  std::vector<double> static_mean;
+  std::vector<double> static_sd;
+  std::vector<TailDrivers> drivers;
 };
 
 /// The paired difference of one value cell, stressed - base, over a run's paths (a stress run

@@ -60,6 +60,13 @@ StreamingReducer::StreamingReducer(ReductionSpec spec, std::uint64_t paths, Stre
   censored_counts_.assign(static_cast<std::size_t>(spec_.variants * layout_.site_count), 0);
   tail_cells_ = spec_.tail_cells();
   worst_.assign(tail_cells_.size(), WorstPaths(static_cast<std::size_t>(spec_.tail_paths)));
+  const int columns = spec_.static_columns();
+  if (columns > 0) {
+    for (std::size_t k = 0; k < tail_cells_.size(); ++k)
+      drivers_.emplace_back(columns, spec_.tail_sites(static_cast<int>(k)));
+    static_sums_.assign(static_cast<std::size_t>(columns), 0);
+    static_squares_.assign(static_cast<std::size_t>(columns), 0);
+  }
 }
 
 namespace {
@@ -125,7 +132,33 @@ void StreamingReducer::add_chunk(const double* values, const std::uint8_t* codes
   CAPRISK_EXPECTS(out_of_range_cell < 0,
                   "value cell " + std::to_string(out_of_range_cell) +
                       " received a value outside [0, its upper bound from the config]");
-  if (pass_ != 1) return;
+  // The static draws follow the value cells (batch.h, chunk_output).
+  const double* statics = values + static_cast<std::uint64_t>(value_cells) * stride;
+  const int static_columns = static_cast<int>(static_sums_.size());
+  if (pass_ != 1) {
+    const auto drivers = static_cast<int>(drivers_.size());
+#pragma omp parallel for num_threads(thread_count) schedule(dynamic, 1)
+    for (int k = 0; k < drivers; ++k) {
+      const int c = tail_cells_[static_cast<std::size_t>(k)];
+      drivers_[static_cast<std::size_t>(k)].add(
+          *cells_[static_cast<std::size_t>(c)].root, values + static_cast<std::uint64_t>(c) * stride,
+          statics, codes, count, stride, layout_, spec_.static_bounds);
+    }
+    return;
+  }
+#pragma omp parallel for num_threads(thread_count) schedule(dynamic, 1)
+  for (int j = 0; j < static_columns; ++j) {
+    const double* column = statics + static_cast<std::uint64_t>(j) * stride;
+    const double bound = spec_.static_bounds[static_cast<std::size_t>(j)];
+    Int128 sum = 0, squares = 0;
+    for (std::uint64_t p = 0; p < count; ++p) {
+      const Int128 a = static_quantum(column[p], bound);
+      sum += a;
+      squares += a * a;
+    }
+    static_sums_[static_cast<std::size_t>(j)] += sum;
+    static_squares_[static_cast<std::size_t>(j)] += squares;
+  }
   for (std::size_t k = 0; k < tail_cells_.size(); ++k) {
     const double* column = values + static_cast<std::uint64_t>(tail_cells_[k]) * stride;
     for (std::uint64_t p = 0; p < count; ++p) worst_[k].add(column[p], first_path + p);
@@ -212,6 +245,14 @@ void complete_pass(HistogramNode& node) {
 
 bool StreamingReducer::finish_pass() {
   for (auto& cell : cells_) complete_pass(*cell.root);
+  // A tail summed this pass: its start is known now (its bin was kept, or is one value).
+  for (std::size_t k = 0; k < drivers_.size(); ++k) {
+    if (!drivers_[k].active()) continue;
+    double t = 0;
+    CAPRISK_EXPECTS(value_at(*cells_[static_cast<std::size_t>(tail_cells_[k])].root, tail_rank(), t),
+                    "a tail's start unresolved after the pass that summed it");
+    drivers_[k].finish(t);
+  }
   const std::vector<std::uint64_t> ranks = needed_ranks();
   bool resolved = true;
   std::uint64_t spare = limits_.spare_values;
@@ -225,8 +266,16 @@ bool StreamingReducer::finish_pass() {
       }
     }
   }
-  if (!resolved) ++pass_;
-  return resolved;
+  // The tails take the passes the ranks take; only when the tables need no second pass (every
+  // rank an atom, or a run small enough for the pilot to place them) do they cost one.
+  bool tails = true;
+  for (TailDriver& driver : drivers_) tails = tails && driver.resolved();
+  if (resolved && tails) return true;
+  ++pass_;
+  for (std::size_t k = 0; k < drivers_.size(); ++k)
+    drivers_[k].plan(*cells_[static_cast<std::size_t>(tail_cells_[k])].root, tail_rank(),
+                     most_kept());
+  return false;
 }
 
 StreamingReducer::UpperSums StreamingReducer::sums_from(const HistogramNode& node,
@@ -354,6 +403,33 @@ RunResults StreamingReducer::results() const {
   results.binding_counts = binding_counts_;
   results.censored_counts = censored_counts_;
   for (const WorstPaths& worst : worst_) results.worst_paths.push_back(worst.worst_first());
+  for (std::size_t j = 0; j < static_sums_.size(); ++j) {
+    const double bound = spec_.static_bounds[j];
+    const long double quantum = static_cast<long double>(bound) / 1099511627776.0L;  // 2^-40
+    results.static_mean.push_back(static_cast<double>(
+        static_cast<long double>(static_sums_[j]) * quantum / static_cast<long double>(n)));
+    // (The identity behind squared_deviations holds for quanta of either sign.)
+    const long double deviations =
+        squared_deviations(static_sums_[j], static_squares_[j], n, 1099511627776.0 / bound);
+    results.static_sd.push_back(
+        n > 1 ? static_cast<double>(std::sqrt(deviations / static_cast<long double>(n - 1))) : 0.0);
+  }
+  for (const TailDriver& driver : drivers_) {
+    TailDrivers tail;
+    tail.paths = driver.result().paths;
+    tail.threshold = driver.threshold();
+    tail.binding = driver.result().binding;
+    for (std::size_t j = 0; j < static_sums_.size(); ++j) {
+      const long double quantum =
+          static_cast<long double>(spec_.static_bounds[j]) / 1099511627776.0L;
+      tail.mean.push_back(tail.paths == 0
+                              ? 0.0
+                              : static_cast<double>(static_cast<long double>(
+                                                        driver.result().statics[j]) *
+                                                    quantum / static_cast<long double>(tail.paths)));
+    }
+    results.drivers.push_back(std::move(tail));
+  }
   return results;
 }
 
@@ -365,6 +441,7 @@ void StreamingReducer::extend_paths(std::uint64_t paths) {
   }
   pass_ = 1;
   paths_ = paths;
+  for (TailDriver& driver : drivers_) driver.reset();  // the tail moves with more paths
 }
 
 void StreamingReducer::merge_first_pass(const StreamingReducer& other) {
@@ -398,6 +475,10 @@ void StreamingReducer::merge_first_pass(const StreamingReducer& other) {
   for (std::size_t i = 0; i < censored_counts_.size(); ++i)
     censored_counts_[i] += other.censored_counts_[i];
   for (std::size_t k = 0; k < worst_.size(); ++k) worst_[k].merge(other.worst_[k]);
+  for (std::size_t j = 0; j < static_sums_.size(); ++j) {
+    static_sums_[j] += other.static_sums_[j];
+    static_squares_[j] += other.static_squares_[j];
+  }
 }
 
 namespace {
@@ -437,6 +518,7 @@ void StreamingReducer::merge_pass(const StreamingReducer& other) {
                   "merging reducers in different passes");
   for (std::size_t c = 0; c < cells_.size(); ++c)
     merge_filled(*cells_[c].root, *other.cells_[c].root);
+  for (std::size_t k = 0; k < drivers_.size(); ++k) drivers_[k].merge(other.drivers_[k]);
 }
 
 std::uint64_t StreamingReducer::kept_values() const {
@@ -446,6 +528,7 @@ std::uint64_t StreamingReducer::kept_values() const {
     for (const auto& [bin, child] : node.children) self(*child, self);
   };
   for (const auto& cell : cells_) count(*cell.root, count);
+  for (const TailDriver& driver : drivers_) kept += driver.kept();
   return kept;
 }
 }  // namespace caprisk

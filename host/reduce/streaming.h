@@ -16,6 +16,7 @@
 #include "host/reduce/histogram.h"
 #include "host/reduce/reduction_spec.h"
 #include "host/reduce/results.h"
+#include "host/reduce/tail_drivers.h"
 #include "kernels/scenario_view.h"
 
 namespace caprisk {
@@ -151,6 +152,13 @@ class StreamingReducer {
   std::vector<CellAccumulator> cells_;
   std::vector<int> tail_cells_;     ///< spec_.tail_cells()
   std::vector<WorstPaths> worst_;   ///< per tail cell
+  /// The tail start's rank, and the most values a tail may keep.
+  std::uint64_t tail_rank() const { return paths_ - cvar_tail_count(paths_); }
+  std::uint64_t most_kept() const { return 4 * limits_.collect_cap; }
+
+  std::vector<TailDriver> drivers_;   ///< per tail cell, when the spec has static columns
+  std::vector<Int128> static_sums_;   ///< every path's static quanta, per column
+  std::vector<Int128> static_squares_;
   std::vector<std::array<std::uint64_t, binding_code_count>> binding_counts_;
   std::vector<std::uint64_t> censored_counts_;
 };

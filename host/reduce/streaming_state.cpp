@@ -207,6 +207,9 @@ void StreamingReducer::save(binary::Writer& out) const {
       out.put(t.path);
     }
   }
+  out.put_vector(static_sums_);
+  out.put_vector(static_squares_);
+  for (const TailDriver& driver : drivers_) driver.save(out);
 }
 
 std::string StreamingReducer::serialized() const {
@@ -279,6 +282,21 @@ std::unique_ptr<StreamingReducer> StreamingReducer::load(binary::Reader& in,
     }
     reducer->worst_[k].assign(std::move(worst));
   }
+  const std::size_t columns = reducer->static_sums_.size();
+  reducer->static_sums_ = in.get_vector<Int128>("the static draws' sums", columns);
+  reducer->static_squares_ = in.get_vector<Int128>("the static draws' squares", columns);
+  if (reducer->static_sums_.size() != columns || reducer->static_squares_.size() != columns)
+    in.corrupt("the static draws' sums do not match the scenario's static draws");
+  const Int128 most = static_cast<Int128>(paths) * ((Int128{1} << 40) + 1);
+  for (std::size_t j = 0; j < columns; ++j)
+    if (reducer->static_sums_[j] > most || reducer->static_sums_[j] < -most ||
+        reducer->static_squares_[j] < 0 ||
+        reducer->static_squares_[j] > static_cast<Int128>(paths) * (Int128{1} << 81))
+      in.corrupt("the static draws' sums are impossible for the path count");
+  for (std::size_t k = 0; k < reducer->drivers_.size(); ++k)
+    reducer->drivers_[k].load(
+        in, *reducer->cells_[static_cast<std::size_t>(reducer->tail_cells_[k])].root, paths,
+        reducer->most_kept());
   return reducer;
 }
 
@@ -301,8 +319,14 @@ std::uint64_t StreamingReducer::max_state_bytes(const ReductionSpec& spec) {
   constexpr std::uint64_t ranks = 64;
   const std::uint64_t per_cell =
       per_root + ranks * 8 * per_refinement + ranks * 4 * max_collect_cap * 8 / 64;
+  // Per tail: its worst paths, and its drivers' sums and kept paths (value and features).
+  const auto columns = static_cast<std::uint64_t>(spec.static_columns());
+  const std::uint64_t driver_bytes =
+      (1 << 16) + 3 * (columns * 16 + 64) + 4 * limits.collect_cap * (8 + (columns + 3) * 8);
   const auto tails = static_cast<std::uint64_t>(spec.tail_cells().size()) *
-                     (8 + 16 * static_cast<std::uint64_t>(std::max(0, spec.tail_paths)));
+                     (8 + 16 * static_cast<std::uint64_t>(std::max(0, spec.tail_paths)) +
+                      (columns > 0 ? driver_bytes : 0)) +
+                     columns * 32;
   return (std::uint64_t{64} << 20) + cells * per_cell + max_spare_values * 8 + tails;
 }
 

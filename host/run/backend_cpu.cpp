@@ -19,7 +19,8 @@ void simulate_cpu(const FlatScenario& scenario, std::uint64_t seed, std::uint64_
 #pragma omp parallel for num_threads(thread_count) schedule(dynamic, 256)
     for (auto offset = static_cast<std::int64_t>(begin); offset < end; ++offset) {
       const auto o = static_cast<std::uint64_t>(offset);
-      simulate_path(view, seed, first + o, PathOutput{out.values + o, out.codes + o, out.stride});
+      simulate_path(view, seed, first + o, PathOutput{out.values + o, out.codes + o, out.stride,
+                                                    out.statics != nullptr ? out.statics + o : nullptr});
     }
     if (progress) progress(static_cast<std::uint64_t>(end));
   }

@@ -176,7 +176,7 @@ RunResults run_batch(const Scenario& scenario, const PathSource& source,
 
   const StopSignals signals;
   const std::uint64_t chunk = std::max<std::uint64_t>(1, options.chunk_paths);
-  std::vector<double> values(static_cast<std::size_t>(spec.value_cells()) * chunk);
+  std::vector<double> values(static_cast<std::size_t>(output_columns(spec)) * chunk);
   std::vector<std::uint8_t> codes(static_cast<std::size_t>(spec.code_cells()) * chunk);
   const bool show_progress = !options.quiet && ::isatty(STDERR_FILENO);
   const auto started = std::chrono::steady_clock::now();
@@ -202,14 +202,14 @@ RunResults run_batch(const Scenario& scenario, const PathSource& source,
       }
       const std::uint64_t count = std::min(chunk, scenario.paths - state.next_path);
       if (state.next_path + count <= pilot.count) {  // the same numbers, already computed
-        for (int c = 0; c < spec.value_cells(); ++c)
+        for (int c = 0; c < output_columns(spec); ++c)
           std::copy_n(pilot.values.data() + c * pilot.count + state.next_path, count,
                       values.data() + c * count);
         for (int c = 0; c < spec.code_cells(); ++c)
           std::copy_n(pilot.codes.data() + c * pilot.count + state.next_path, count,
                       codes.data() + c * count);
       } else {
-        simulate(state.next_path, count, PathOutput{values.data(), codes.data(), count});
+        simulate(state.next_path, count, chunk_output(spec, values.data(), codes.data(), count));
       }
       reducer.add_chunk(values.data(), codes.data(), count, count, options.threads,
                         state.next_path);
@@ -271,10 +271,10 @@ std::unique_ptr<StreamingReducer> fresh_reducer(std::uint64_t paths, const PathS
   auto reducer = std::make_unique<StreamingReducer>(spec, paths, limits_for(spec));
   PathOutputs outputs;
   outputs.count = pilot_path_count(paths, spec);
-  outputs.values.resize(static_cast<std::size_t>(spec.value_cells()) * outputs.count);
+  outputs.values.resize(static_cast<std::size_t>(output_columns(spec)) * outputs.count);
   outputs.codes.resize(static_cast<std::size_t>(spec.code_cells()) * outputs.count);
   source.pilot(0, outputs.count,
-               PathOutput{outputs.values.data(), outputs.codes.data(), outputs.count});
+               chunk_output(spec, outputs.values.data(), outputs.codes.data(), outputs.count));
   reducer->place_root_bins(outputs.values.data(), outputs.count, outputs.count);
   if (pilot != nullptr) *pilot = std::move(outputs);
   return reducer;
@@ -285,11 +285,11 @@ void pass_over_range(StreamingReducer& reducer, std::uint64_t begin, std::uint64
                      std::uint64_t chunk_paths, int threads, const ChunkSimulator& simulate) {
   const ReductionSpec& spec = reducer.spec();
   const std::uint64_t chunk = std::max<std::uint64_t>(1, chunk_paths);
-  std::vector<double> values(static_cast<std::size_t>(spec.value_cells()) * chunk);
+  std::vector<double> values(static_cast<std::size_t>(output_columns(spec)) * chunk);
   std::vector<std::uint8_t> codes(static_cast<std::size_t>(spec.code_cells()) * chunk);
   for (std::uint64_t first = begin; first < end; first += chunk) {
     const std::uint64_t count = std::min(chunk, end - first);
-    simulate(first, count, PathOutput{values.data(), codes.data(), count});
+    simulate(first, count, chunk_output(spec, values.data(), codes.data(), count));
     reducer.add_chunk(values.data(), codes.data(), count, count, threads, first);
   }
 }

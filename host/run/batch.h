@@ -87,7 +87,23 @@ RunResults run_batch(const Scenario& scenario, const PathSource& source,
 /// (docs/PERFORMANCE.md).
 constexpr std::uint64_t pilot_paths = 16384;
 
-/// Outputs of paths [0, count) of a run, cell-major with stride count.
+/// Columns of doubles in a chunk's buffer: the value cells, then the base's static draws
+/// when the spec has tail drivers (StreamingReducer::add_chunk reads them there).
+inline int output_columns(const ReductionSpec& spec) {
+  return spec.value_cells() + spec.static_columns();
+}
+
+/// The PathOutput of a chunk buffer of `count` paths (output_columns(spec) x count doubles).
+inline PathOutput chunk_output(const ReductionSpec& spec, double* values, std::uint8_t* codes,
+                               std::uint64_t count) {
+  return PathOutput{values, codes, count,
+                    spec.static_columns() > 0
+                        ? values + static_cast<std::uint64_t>(spec.value_cells()) * count
+                        : nullptr};
+}
+
+/// Outputs of paths [0, count) of a run, cell-major with stride count (values: every
+/// output_columns(spec) column).
 struct PathOutputs {
   std::uint64_t count = 0;
   std::vector<double> values;

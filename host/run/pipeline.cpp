@@ -13,6 +13,7 @@
 #include "host/cuda/backend_cuda.h"
 #include "host/cuda/devices.h"
 #include "host/errors.h"
+#include "host/report/drivers.h"
 #include "host/report/report.h"
 #include "host/config/overrides.h"
 #include "host/config/yaml_reader.h"
@@ -151,7 +152,10 @@ void RunSetup::finish_setup(bool announce) {
   spec_ = flat_->reduction_spec();
   if (options_.stress) set_up_stresses(announce);
   if (options_.sensitivity) set_up_sensitivity();
-  else spec_.tail_paths = tail_path_count;  // the base's worst paths, for tail_paths.csv
+  else {
+    spec_.tail_paths = tail_path_count;  // the base's worst paths, for tail_paths.csv
+    spec_.static_bounds = static_bounds(scenario_);  // and its tail drivers, for drivers.csv
+  }
   chunk_size(spec_, "cpu", options_.chunk_paths, scenario_.paths);  // refuses before any output
   backend_ = choose_backend(options_.backend, device_, announce && !options_.quiet);
   threads_ = options_.threads > 0 ? options_.threads : omp_get_max_threads();
@@ -354,11 +358,13 @@ void RunSetup::write_outputs(OutputDirectory& out, const RunResults& all_results
     out.stage("percentiles.csv", percentiles_csv(s, results));
     out.stage("attribution.csv", attribution_csv(s, results));
     out.stage("targets.csv", targets_csv(s, results));
+    if (!results.drivers.empty()) out.stage("drivers.csv", drivers_csv(s, results));
     if (!results.worst_paths.empty())
       out.stage("tail_paths.csv", tail_paths_csv(s, results));
     else if (!options_.quiet)
       std::cerr << "caprisk: warning: the in-memory GPU reduction keeps no path IDs, so this run "
-                   "writes no tail_paths.csv (a run with --checkpoint streams, and keeps them)\n";
+                   "writes no tail_paths.csv nor drivers.csv (a run with --checkpoint streams, "
+                   "and keeps them)\n";
   }
   for (const StressOutcome& o : outcomes) {
     const std::string folder = "stress/" + o.stress->name + "/";
@@ -384,6 +390,7 @@ void RunSetup::write_outputs(OutputDirectory& out, const RunResults& all_results
     if (stress_run) std::cout << stress_table(s, results, outcomes);
     // (not met: the warning on stderr already said which cells, and what to do)
     if (details.precision.met) std::cout << precision_text(details.precision, all_results.paths);
+    if (!sensitivity_run) std::cout << drivers_text(s, results);
     const std::size_t all = static_cast<std::size_t>(s.sites.size());
     if (results.worst_paths.size() > all && !results.worst_paths[all].empty() &&
         results.worst_paths[all].front().value > 0) {

@@ -13,6 +13,7 @@ ReductionSpec stacked_spec(const std::vector<const FlatScenario*>& variants) {
   ReductionSpec spec;
   spec.layout = base.layout;
   spec.percentiles = base.percentiles;
+  spec.group_sites = base.group_sites;
   spec.variants = static_cast<int>(variants.size());
   spec.difference_blocks = spec.variants - 1;
   const auto cells = static_cast<std::size_t>(base.layout.value_count());
@@ -41,7 +42,8 @@ ChunkSimulator stacked_simulator(std::vector<ChunkSimulator> variants, const Red
     const auto code_block = static_cast<std::uint64_t>(layout.code_count()) * out.stride;
     for (std::size_t v = 0; v < variants.size(); ++v)
       variants[v](first, count,
-                  PathOutput{out.values + v * value_block, out.codes + v * code_block, out.stride});
+                  PathOutput{out.values + v * value_block, out.codes + v * code_block, out.stride,
+                             v == 0 ? out.statics : nullptr});  // the base's draws
     const double* base = out.values;
     for (std::size_t s = 1; s < variants.size(); ++s)
       write_differences(out.values + s * value_block, out.stride, base, out.stride,
@@ -83,7 +85,12 @@ RunResults variant_results(const RunResults& stacked, const ReductionSpec& spec,
                                 stacked.binding_counts.begin() + (at + 1) * binding);
   results.censored_counts.assign(stacked.censored_counts.begin() + at * sites,
                                  stacked.censored_counts.begin() + (at + 1) * sites);
-  if (v == 0) results.worst_paths = stacked.worst_paths;  // kept of the base only
+  if (v == 0) {  // kept of the base only
+    results.worst_paths = stacked.worst_paths;
+    results.static_mean = stacked.static_mean;
+    results.static_sd = stacked.static_sd;
+    results.drivers = stacked.drivers;
+  }
   return results;
 }
 
