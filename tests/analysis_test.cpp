@@ -23,9 +23,7 @@ using testing::run_caprisk;
 using testing::source_path;
 using testing::TempDir;
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using testing::contains;
 
 /// Two sites on one supplier and two deals, every input uncertain enough that stresses move
 /// numbers; a group of both; three stresses: a fractional shift, one that changes nothing,

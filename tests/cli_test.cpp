@@ -26,9 +26,7 @@ std::string minimal_config() {
   return source_path("configs/minimal.yaml");
 }
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using testing::contains;
 
 /// Files the run left in `dir`, hidden temporaries included.
 std::vector<std::string> files_in(const std::string& dir) {

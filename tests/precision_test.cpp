@@ -17,9 +17,7 @@ using testing::run_caprisk;
 using testing::source_path;
 using testing::TempDir;
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using testing::contains;
 
 TEST(TargetCi, GrowsUntilMetAndEqualsAFreshRunOfItsPathCount) {
   TempDir dir;

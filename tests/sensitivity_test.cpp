@@ -21,9 +21,7 @@ using testing::run_caprisk;
 using testing::source_path;
 using testing::TempDir;
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using testing::contains;
 
 /// One site whose power delay is the only static uncertain input; a second deal that funds
 /// no site, with an uncertain delay of its own; disruptions (drawn per event, so not pinned).

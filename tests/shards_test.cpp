@@ -21,9 +21,7 @@ std::string run_shard(const std::string& out, int k, int n, const std::string& e
          std::to_string(k) + "/" + std::to_string(n) + " --out " + out + extra;
 }
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using testing::contains;
 
 TEST(Shards, MergedShardsEqualTheWholeRunByteForByte) {
   TempDir dir;

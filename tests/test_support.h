@@ -25,6 +25,11 @@ inline Scenario scenario_from(const std::string& yaml) {
   return parse_scenario(yaml, "test.yaml");
 }
 
+/// Whether `text` holds `part` (messages and outputs in the tests' expectations).
+inline bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
 inline std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream out;
