@@ -282,6 +282,10 @@ INSTANTIATE_TEST_SUITE_P(
                       BadRun{"UnknownBackend", "--backend tpu",
                              "--backend expects auto, cpu or cuda"},
                       BadRun{"UnknownOption", "--pahts 10", "unrecognised option '--pahts'"},
+                      // Not a prefix of --paths taken silently (Boost's guessing is off).
+                      BadRun{"AbbreviatedOption", "--path 1000",
+                             "unrecognised option '--path' (did you mean '--paths'?)"},
+                      BadRun{"AbbreviatedThreads", "--thread 2", "(did you mean '--threads'?)"},
                       BadRun{"CudaWithoutGpu", "--backend cuda", "--backend cuda"},
                       BadRun{"ThreadsBeyondTheMachine", "--threads 4096",
                              "at most 16 per hardware thread"},

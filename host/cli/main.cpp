@@ -186,7 +186,11 @@ bool parse_arguments(const std::vector<std::string>& args, const po::options_des
   positional.add(positional_name, positional_count);
   const std::string command = "caprisk " + current_command;
   try {
-    po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
+    // No prefix guessing: `--path 1000` must not be taken for `--paths 1000` (a mistyped
+    // option of `trace` would otherwise rerun a night's batch at another size).
+    const int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+    po::store(po::command_line_parser(args).options(all).positional(positional).style(style).run(),
+              vm);
   } catch (const po::unknown_option& e) {
     std::vector<std::string> names;
     for (const auto& option : options.options()) names.push_back("--" + option->long_name());
