@@ -216,7 +216,8 @@ TEST(Overrides, ACheckpointBelongsToItsOverrides) {
   const std::string run = "run " + config + " --paths 2000 --quiet --checkpoint " +
                           dir.file("ck") + " --out " + dir.file("out");
   ASSERT_EQ(run_caprisk(run).exit_code, 0);
-  const auto r = run_caprisk(run + " --resume --set 'sites[A].build_rate_gw=0.1'");
+  // (--force: past the folder's own refusal of another run, to the checkpoint's)
+  const auto r = run_caprisk(run + " --resume --force --set 'sites[A].build_rate_gw=0.1'");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(contains(r.output, "written for another config")) << r.output;
 }
@@ -556,8 +557,9 @@ TEST(Stress, OnlyRunsTheNamedStresses) {
     EXPECT_EQ(compare.text(row, "stress"), "d_closes_less");
   EXPECT_TRUE(fs::exists(dir.file("out/stress/d_closes_less/percentiles.csv")));
   EXPECT_FALSE(fs::exists(dir.file("out/stress/late_wafers")));
-  // A later plain run into the folder shows only its own files.
-  ASSERT_EQ(run_caprisk("run " + config + " --paths 500 --quiet --out " + dir.file("out")).exit_code,
+  // A later plain run into the folder (another kind of run: --force) shows only its own files.
+  ASSERT_EQ(run_caprisk("run " + config + " --paths 500 --quiet --force --out " + dir.file("out"))
+                .exit_code,
             0);
   EXPECT_FALSE(fs::exists(dir.file("out/stress_compare.csv")));
   EXPECT_FALSE(fs::exists(dir.file("out/stress")));
@@ -569,7 +571,8 @@ TEST(Stress, ACheckpointBelongsToItsSelectionOfStresses) {
   const std::string stress = "stress " + config + " --paths 2000 --quiet --checkpoint " +
                              dir.file("ck") + " --out " + dir.file("out");
   ASSERT_EQ(run_caprisk(stress + " --only late_wafers").exit_code, 0);
-  for (const std::string& other : {stress + " --only no_change --resume",
+  // (--force: past the folder's own refusal of another run, to the checkpoint's)
+  for (const std::string& other : {stress + " --only no_change --resume --force",
                                    "run " + config + " --paths 2000 --quiet --checkpoint " +
                                        dir.file("ck") + " --resume --out " + dir.file("o2")}) {
     const auto r = run_caprisk(other);

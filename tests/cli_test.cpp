@@ -493,3 +493,34 @@ TEST(CliRun, TheConfigFileIsOpenedOnce) {
 
 }  // namespace
 }  // namespace caprisk
+
+namespace caprisk {
+namespace {
+
+TEST(CliRun, RefusesToReplaceAnotherRunsResultsWithoutForce) {
+  // A mistyped rerun into last night's folder must not silently replace its results.
+  testing::TempDir dir;
+  const std::string base = "run " + testing::source_path("configs/minimal.yaml") + " --quiet --out " + dir.path;
+  ASSERT_EQ(testing::run_caprisk(base + " --paths 2000").exit_code, 0);
+  const std::string before = testing::read_text(dir.file("percentiles.csv"));
+  for (const std::string& other : {std::string(" --paths 3000"), std::string(" --paths 2000 --seed 7"),
+                                   std::string(" --paths 2000 --set scenario.percentiles=[50,95]")}) {
+    const testing::CommandResult r = testing::run_caprisk(base + other);
+    EXPECT_EQ(r.exit_code, 2) << other << ": " << r.output;
+    EXPECT_TRUE(testing::contains(r.output, "holds the results of another run")) << r.output;
+    EXPECT_TRUE(testing::contains(r.output, "pass --force to replace them")) << r.output;
+    EXPECT_EQ(testing::read_text(dir.file("percentiles.csv")), before) << other;
+  }
+  // A stress run is another kind of run of the same config.
+  const testing::CommandResult stress = testing::run_caprisk(
+      "stress " + testing::source_path("configs/stargate.yaml") + " --paths 2000 --quiet --out " + dir.path);
+  EXPECT_EQ(stress.exit_code, 2) << stress.output;
+  // The same run again replaces its own results; --force replaces another's.
+  EXPECT_EQ(testing::run_caprisk(base + " --paths 2000").exit_code, 0);
+  EXPECT_EQ(testing::read_text(dir.file("percentiles.csv")), before);
+  ASSERT_EQ(testing::run_caprisk(base + " --paths 3000 --force").exit_code, 0);
+  EXPECT_NE(testing::read_text(dir.file("percentiles.csv")), before);
+}
+
+}  // namespace
+}  // namespace caprisk

@@ -47,7 +47,7 @@ TEST(Sha256, MatchesThePublishedTestVectors) {
 std::string minimal_run(const std::string& out, int seed, const std::string& prefix = "") {
   return prefix + " " + std::string(CAPRISK_BINARY) + " run " +
          source_path("configs/minimal.yaml") + " --paths 2000 --quiet --seed " +
-         std::to_string(seed) + " --out " + out;
+         std::to_string(seed) + " --force --out " + out;  // each seed replaces the last
 }
 
 /// What a folder shows: its tables as bytes and its summary's seed (the summary also holds

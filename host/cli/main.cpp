@@ -263,6 +263,7 @@ po::options_description run_options(const char* title = "caprisk run CONFIG [opt
       "resume", "continue from --checkpoint FILE if it exists (else start afresh)")(
       "shard", po::value<std::string>(), "k/n: compute slice k (from 0) of n for `caprisk merge`")(
       "allow-no-supply", "run even when no supply can ever reach the sites")(
+      "force", "replace the results of another run (other config, overrides, seed or paths) in --out")(
       "quiet,q", "no headline table and no progress");
   add_override_options(options);
   return options;
@@ -313,6 +314,7 @@ RunOptions parse_run_options(const po::variables_map& vm) {
     run.shard_count = count;
   }
   run.allow_no_supply = vm.count("allow-no-supply") > 0;
+  run.force = vm.count("force") > 0;
   run.quiet = vm.count("quiet") > 0;
   run.overrides = parse_overrides(vm);
   if (vm.count("target-ci")) {
@@ -520,6 +522,7 @@ int command_merge(const std::vector<std::string>& args) {
       "out", po::value<std::string>(), "output directory (default: out/<scenario name>)")(
       "config", po::value<std::string>(), "the scenario file (default: the one the shards name)")(
       "threads", po::value<std::string>(), "CPU threads for the refining passes")(
+      "force", "replace the results of another run in --out")(
       "quiet,q", "no headline table");
   po::variables_map vm;
   if (!parse_arguments(args, options, "inputs", -1, vm)) return exit_ok;
@@ -531,6 +534,7 @@ int command_merge(const std::vector<std::string>& args) {
   if (vm.count("config")) merge.config_path = vm["config"].as<std::string>();
   if (vm.count("threads")) merge.threads = parse_threads(vm["threads"].as<std::string>());
   merge.quiet = vm.count("quiet") > 0;
+  merge.force = vm.count("force") > 0;
   merge.command_line = "caprisk merge";
   for (const auto& a : args) merge.command_line += " " + a;
   return merge_shards(merge);

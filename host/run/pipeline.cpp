@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <ctime>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -221,6 +222,67 @@ void RunSetup::set_up_sensitivity() {
   identity_ = sha256_hex(config_sha256_ + "\n# caprisk sensitivity");
 }
 
+namespace {
+
+/// Now, as 2026-12-01T09:30:00Z.
+std::string utc_timestamp() {
+  const std::time_t now = std::time(nullptr);
+  std::tm parts{};
+  gmtime_r(&now, &parts);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return text;
+}
+
+}  // namespace
+
+void RunSetup::refuse_other_results(const OutputDirectory& out, bool force) const {
+  const std::string text = out.current_summary();
+  if (text.empty() || force) return;
+  const nlohmann::json before = nlohmann::json::parse(text, nullptr, false);
+  std::vector<std::string> differences;
+  const auto text_of = [&](const char* key) {
+    return before.is_object() && before.contains(key) && before[key].is_string()
+               ? before[key].get<std::string>()
+               : std::string();
+  };
+  const auto number_of = [&](const char* key, std::uint64_t& value) {
+    if (!before.is_object() || !before.contains(key) || !before[key].is_number_unsigned())
+      return false;
+    value = before[key].get<std::uint64_t>();
+    return true;
+  };
+  const std::string identity = text_of("run_identity");
+  if (identity.empty()) {
+    differences.push_back("they were written by a caprisk that did not record its run identity");
+  } else if (identity != identity_) {
+    const std::string config = text_of("config_sha256");
+    differences.push_back(config != config_sha256_
+                              ? "another config or other --set/--shift overrides (config_sha256 " +
+                                    config.substr(0, 12) + "..., this run's " +
+                                    config_sha256_.substr(0, 12) + "...)"
+                              : "another kind of run (plain, stress with other stresses, or "
+                                "sensitivity) of the same config");
+  }
+  std::uint64_t seed = 0, paths = 0;
+  if (number_of("seed", seed) && seed != scenario_.seed)
+    differences.push_back("seed " + std::to_string(seed) + ", this run's " +
+                          std::to_string(scenario_.seed));
+  // A resumed run may grow its paths (its checkpoint checks that it is the same run).
+  if (!options_.resume && (number_of("requested_paths", paths) || number_of("paths", paths)) &&
+      paths != scenario_.paths)
+    differences.push_back(std::to_string(paths) + " paths, this run's " +
+                          std::to_string(scenario_.paths));
+  if (differences.empty()) return;
+  std::string why;
+  for (const std::string& d : differences) why += "\n  - " + d;
+  const std::string finished = text_of("finished_at");
+  throw UserError(out.path() + " holds the results of another run (scenario " +
+                  text_of("scenario") + (finished.empty() ? "" : ", finished " + finished) +
+                  "):" + why +
+                  "\nnothing was changed; pass --force to replace them, or choose another --out");
+}
+
 std::string RunSetup::out_dir() const {
   return options_.out_dir.empty() ? default_output_folder(scenario_.name) : options_.out_dir;
 }
@@ -318,10 +380,13 @@ void RunSetup::write_outputs(OutputDirectory& out, const RunResults& all_results
       {"config", config_.path},
       {"config_sha256", config_sha256_},
       {"config_file_sha256", config_.sha256},
+      {"run_identity", identity_},
+      {"finished_at", utc_timestamp()},
       {"overrides", overrides},
       {"scenario", s.name},
       {"seed", s.seed},
       {"paths", all_results.paths},
+      {"requested_paths", s.paths},
       {"command_line", options_.command_line},
       {"start", s.start.str()},
       {"horizon_months", s.horizon_months},

@@ -44,6 +44,7 @@ struct RunOptions {
   bool stress = false;              ///< caprisk stress: the base and its stresses, paired
   std::vector<std::string> only;    ///< --only: these stresses (every one when empty)
   bool sensitivity = false;         ///< caprisk sensitivity: each static input pinned, paired
+  bool force = false;               ///< --force: replace another run's results in --out
   double target_ci = 0;             ///< --target-ci: relative half-width wanted (0: none)
   std::uint64_t max_paths = 0;      ///< --max-paths: the most paths --target-ci may run
 };
@@ -98,6 +99,12 @@ class RunSetup {
   /// with their seed and path count; UserError unless its run identity is `expected_identity`.
   RunSetup(const RunOptions& options, const std::string& expected_identity, std::uint64_t seed,
            std::uint64_t paths);
+
+  /// Refuses (UserError, exit 2) an output folder that holds the results of another run:
+  /// another run identity (config bytes, overrides, stresses, mode), seed or requested path
+  /// count, unless `force`. Called before anything is simulated; a rerun of the same run, or a
+  /// resumed one, replaces its own results.
+  void refuse_other_results(const OutputDirectory& out, bool force) const;
 
   const RunOptions& options() const { return options_; }
   const ConfigSource& config() const { return config_; }

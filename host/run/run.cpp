@@ -78,7 +78,10 @@ int run_mpi(const RunOptions& options) {
         devices.devices.empty() ? 0 : world.local_rank() % static_cast<int>(devices.devices.size());
     const RunSetup setup(options, device, root);
     std::unique_ptr<OutputDirectory> out;
-    if (root) out = std::make_unique<OutputDirectory>(setup.out_dir());
+    if (root) {
+      out = std::make_unique<OutputDirectory>(setup.out_dir());
+      setup.refuse_other_results(*out, options.force);
+    }
     RunDetails details;
     std::string device_name;
     const PathSource source = setup.path_source(device_name);
@@ -211,6 +214,7 @@ int run_single(const RunOptions& options) {
   if (!options.checkpoint_path.empty())
     check_file_can_be_written(options.checkpoint_path, "--checkpoint");
   OutputDirectory out(setup.out_dir());  // locked for the whole run; refused early if unusable
+  setup.refuse_other_results(out, options.force);
   RunDetails details;
   details.rank_devices = {setup.backend() == "cuda"
                               ? "cuda:" + std::to_string(setup.device())
@@ -311,8 +315,10 @@ int merge_shards(const MergeOptions& options) {
   run.stress = first.stress;
   run.sensitivity = first.sensitivity;
   run.only = first.stresses;
+  run.force = options.force;
   const RunSetup setup(run, first.config_sha256, first.seed, first.paths);
   OutputDirectory out(setup.out_dir());
+  setup.refuse_other_results(out, options.force);
 
   const ReductionSpec& spec = setup.spec();
   auto reducer = read_shard_state(by_index[0], spec);

@@ -18,6 +18,7 @@ struct MergeOptions {
   std::string out_dir;              ///< empty: out/<scenario name>
   int threads = 0;
   bool quiet = false;
+  bool force = false;  ///< replace another run's results in --out
   std::string command_line;
 };
 
