@@ -497,6 +497,27 @@ TEST(CliRun, TheConfigFileIsOpenedOnce) {
 namespace caprisk {
 namespace {
 
+TEST(CliRun, ALogGetsWholeProgressLinesWithTheWholeRunsEta) {
+  // stderr is a pipe here, as under Slurm or cron: whole lines, pass k of the expected passes.
+  testing::TempDir dir;
+  const std::string run = "run " + testing::source_path("configs/minimal.yaml") +
+                          " --paths 120000 --chunk-paths 4096 --out " + dir.path;
+  const testing::CommandResult r = testing::run_caprisk(run + " --progress-every 0.000001");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(testing::contains(r.output, "caprisk: pass 1 of 2: 4096 / 120000 paths, ")) << r.output;
+  EXPECT_TRUE(testing::contains(r.output, "caprisk: pass 2 of 2: ")) << r.output;
+  EXPECT_TRUE(testing::contains(r.output, "paths/s, run ETA ")) << r.output;
+  EXPECT_FALSE(testing::contains(r.output, "\r")) << "a log gets no carriage returns";
+  // Never more often than asked: none in a run shorter than the interval, none when quiet.
+  for (const std::string& quiet : {std::string(" --progress-every 3600 --force"),
+                                   std::string(" --progress-every 0 --force"),
+                                   std::string(" --progress-every 0.000001 --quiet --force")}) {
+    const testing::CommandResult q = testing::run_caprisk(run + quiet);
+    ASSERT_EQ(q.exit_code, 0) << q.output;
+    EXPECT_FALSE(testing::contains(q.output, "caprisk: pass ")) << quiet << ": " << q.output;
+  }
+}
+
 TEST(CliRun, RefusesToReplaceAnotherRunsResultsWithoutForce) {
   // A mistyped rerun into last night's folder must not silently replace its results.
   testing::TempDir dir;

@@ -264,6 +264,8 @@ po::options_description run_options(const char* title = "caprisk run CONFIG [opt
       "shard", po::value<std::string>(), "k/n: compute slice k (from 0) of n for `caprisk merge`")(
       "allow-no-supply", "run even when no supply can ever reach the sites")(
       "force", "replace the results of another run (other config, overrides, seed or paths) in --out")(
+      "progress-every", po::value<std::string>(),
+      "when stderr is not a terminal, a progress line at most every SECONDS (default 30; 0: none)")(
       "quiet,q", "no headline table and no progress");
   add_override_options(options);
   return options;
@@ -315,6 +317,16 @@ RunOptions parse_run_options(const po::variables_map& vm) {
   }
   run.allow_no_supply = vm.count("allow-no-supply") > 0;
   run.force = vm.count("force") > 0;
+  if (vm.count("progress-every")) {
+    const std::string text = vm["progress-every"].as<std::string>();
+    double seconds = -1;
+    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+    if (ec != std::errc() || ptr != text.data() + text.size() || !(seconds >= 0) ||
+        !(seconds <= 86400))
+      throw UserError("--progress-every expects seconds between 0 and 86400 (0: no progress "
+                      "lines), got '" + text + "'");
+    run.progress_every = seconds;
+  }
   run.quiet = vm.count("quiet") > 0;
   run.overrides = parse_overrides(vm);
   if (vm.count("target-ci")) {

@@ -150,6 +150,31 @@ PathSource single_source(const FlatScenario& flat, std::uint64_t seed, int threa
   return source;
 }
 
+namespace {
+
+/// One progress report: the pass against the passes expected (two with percentiles: the
+/// pilot-placed bins resolve in one refining pass; more only when a pass ends unresolved),
+/// and the whole run's ETA at this pass's rate. A terminal gets one line rewritten in place;
+/// a log gets whole lines.
+void print_progress(const StreamingReducer& reducer, const ReductionSpec& spec,
+                    std::uint64_t paths, std::uint64_t done, double elapsed, double in_pass,
+                    std::uint64_t done_in_pass, bool terminal) {
+  const int expected = std::max(reducer.pass(), spec.quantile_cells() > 0 ? 2 : 1);
+  const double rate = in_pass > 0 ? static_cast<double>(done_in_pass) / in_pass : 0;
+  const double left = static_cast<double>(paths - done) +
+                      static_cast<double>(expected - reducer.pass()) * static_cast<double>(paths);
+  const double eta = rate > 0 ? left / rate : 0;
+  const char* format = terminal ? "\r  pass %d of %d: %llu / %llu paths, %.0f paths/s, run ETA "
+                                  "%.0f s (%.0f s so far)   "
+                                : "caprisk: pass %d of %d: %llu / %llu paths, %.0f paths/s, run "
+                                  "ETA %.0f s (%.0f s so far)\n";
+  std::fprintf(stderr, format, reducer.pass(), expected, static_cast<unsigned long long>(done),
+               static_cast<unsigned long long>(paths), rate, eta, elapsed);
+  std::fflush(stderr);
+}
+
+}  // namespace
+
 RunResults run_batch(const Scenario& scenario, const PathSource& source,
                      const BatchOptions& options, BatchReport& report) {
   const ReductionSpec& spec = source.spec;
@@ -178,8 +203,10 @@ RunResults run_batch(const Scenario& scenario, const PathSource& source,
   const std::uint64_t chunk = std::max<std::uint64_t>(1, options.chunk_paths);
   std::vector<double> values(static_cast<std::size_t>(output_columns(spec)) * chunk);
   std::vector<std::uint8_t> codes(static_cast<std::size_t>(spec.code_cells()) * chunk);
-  const bool show_progress = !options.quiet && ::isatty(STDERR_FILENO);
+  const bool terminal = ::isatty(STDERR_FILENO) != 0;
+  const bool show_progress = !options.quiet && (terminal || options.progress_every > 0);
   const auto started = std::chrono::steady_clock::now();
+  auto last_line = started;
   int chunks_since_checkpoint = 0;
   while (!state.finished) {
     StreamingReducer& reducer = *state.reducer;
@@ -219,20 +246,15 @@ RunResults run_batch(const Scenario& scenario, const PathSource& source,
         chunks_since_checkpoint = 0;
       }
       if (show_progress) {
-        // The number of refining passes is known only when a pass ends, so the ETA is the
-        // current pass's.
         const auto now = std::chrono::steady_clock::now();
-        const double elapsed = std::chrono::duration<double>(now - started).count();
-        const double in_pass = std::chrono::duration<double>(now - pass_started).count();
-        const double rate =
-            in_pass > 0 ? static_cast<double>(state.next_path - pass_first_path) / in_pass : 0;
-        const double eta =
-            rate > 0 ? static_cast<double>(scenario.paths - state.next_path) / rate : 0;
-        std::fprintf(stderr,
-                     "\r  pass %d: %llu / %llu paths, %.0f paths/s, pass ETA %.0f s "
-                     "(%.0f s so far)   ",
-                     reducer.pass(), static_cast<unsigned long long>(state.next_path),
-                     static_cast<unsigned long long>(scenario.paths), rate, eta, elapsed);
+        const double since_line = std::chrono::duration<double>(now - last_line).count();
+        if (terminal || since_line >= options.progress_every) {
+          last_line = now;
+          print_progress(reducer, spec, scenario.paths, state.next_path,
+                         std::chrono::duration<double>(now - started).count(),
+                         std::chrono::duration<double>(now - pass_started).count(),
+                         state.next_path - pass_first_path, terminal);
+        }
       }
     }
     state.finished = reducer.finish_pass();
@@ -243,7 +265,7 @@ RunResults run_batch(const Scenario& scenario, const PathSource& source,
       chunks_since_checkpoint = 0;
     }
   }
-  if (show_progress) std::fprintf(stderr, "\n");
+  if (show_progress && terminal) std::fprintf(stderr, "\n");
   report.passes = state.reducer->pass();
   return state.reducer->results();
 }

@@ -29,6 +29,9 @@ struct BatchOptions {
   /// run, the passes read its outputs instead of simulating again.
   bool reuse_pilot = false;
   bool announce_resume = true;  ///< say so on stderr when resuming from a checkpoint
+  /// Progress when stderr is not a terminal (a log): one line at most this often, in seconds;
+  /// 0: none. On a terminal, one line rewritten in place.
+  double progress_every = 30;
 };
 
 /// What the batch did, for summary.json.

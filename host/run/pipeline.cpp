@@ -338,6 +338,7 @@ BatchOptions RunSetup::batch_options() const {
   batch.checkpoint_every = options_.checkpoint_every;
   batch.resume = options_.resume;
   batch.quiet = options_.quiet;
+  batch.progress_every = options_.progress_every;
   batch.reuse_pilot = backend_ == "cpu";
   batch.config_sha256 = identity_;
   batch.resume_hint =
