@@ -13,9 +13,59 @@ For every (site, month, metric) cell present in both percentiles.csv files:
                 overlap about 0.6% of the time per test, and adjacent months are strongly
                 correlated, so many-cell comparisons with all percentiles will see a few.
                 p0 and p100 (sample extremes, zero-width intervals) are skipped.
+  - cvar95:     the same z test as the means with se = (cvar95_ci_high - cvar95_ci_low) / 3.92
+                on each side (MODEL.md "Reports", "CVaR's interval"); skipped (and counted)
+                when both intervals have zero width (flat tails: a point mass) and the values
+                agree to 1e-9. Not tested where either table lacks the columns (older engines).
+                Each side's table is also checked against itself: 0 <= cvar95_ci_low <= cvar95
+                <= cvar95_ci_high, and cvar95 >= p95 where p95 is reported (1e-9 relative).
 When attribution.csv files lie beside both percentiles.csv files, each binding-constraint
 share (none, power, supply, funding) is also compared like p_positive. When targets.csv
 files lie beside both, every target must agree to 1e-9 (relative; they are deterministic).
+
+When drivers.csv files lie beside both (docs/ANALYSIS.md "Tail drivers", CONFIG.md
+"drivers.csv"), their rows are matched by (site, kind, input) (the order of an entity's input
+rows is a sort by |shift_sd|, which sampling changes between close shifts), with n the
+percentiles.csv path count and k = ceil(0.05 n):
+  - tail_paths, once per entity: when either side's tail has more than k + 5 sqrt(n) paths
+    (ties at the tail's start: each side's tail holds the whole point mass), both must be
+    >= k - K sqrt(k); else the binomial z test |a - b| / sqrt(a (1 - a/n) + b (1 - b/n)) <= K
+    (a tail of exactly k paths, the usual case, has no sampling error).
+  - mean_all of each input, once (every entity's block has the same value): se = sd_all / sqrt(n).
+  - mean_tail of each (site, input): se = max(sd_all, sd_tail) / sqrt(tail_paths) on each side,
+    sd_tail the tail's own sd (ANALYSIS.md: the noise of a tail mean is "about the tail's own
+    sd over sqrt(tail_paths)"). An event's is sqrt(p (1 - p)) of its tail share; any other
+    draw's is read from drivers_se.csv (reference_numpy.py writes one beside drivers.csv, the
+    engine none), either side's (the same distribution); with neither, sd_all alone. sd_all
+    alone is not conservative: over 16 seeds of the default scenario at 1e5 paths, the spread
+    of the tail means was up to 3.3 times sd_all / sqrt(tail_paths) for the lognormal power
+    delays (their tails are far wider than their sd) and up to 3.2 times for events (a site's
+    own power failure: a share near one half in its tail against 2 to 5% overall), while
+    max(sd_all, sd_tail) gave |z| > 3 in 25 of 8064 seed-pair tests (21.8 expected).
+  - binding rows, mean_all and mean_tail (shares of the short site-months at the report
+    months): a path's site-months bind alike, so the SE is one over paths, not site-months (a
+    binomial SE over the short site-months was 1.6 to 4.5 times too small, measured as
+    above). Each side's SE is drivers_se.csv's (per-path counts; either side's, scaled by
+    sqrt(count_other / count) to this side's paths or tail paths), for mean_tail at least the
+    binomial SE over tail_paths; without drivers_se.csv, the binomial SE over tail_paths for
+    both (for mean_all a loose bound: 1.6 to 4 times the measured spread).
+  - sd_all: not tested input by input (a heavy-tailed draw's sample sd has no SE in these
+    files); as diff_sd for stresses, the median over the inputs of max(sd_a / sd_b, sd_b / sd_a)
+    must be <= --diff-sd-median, and the largest ratio is printed.
+  A row in one side only is a failure, unless the entity's tail is empty on either side.
+  Where neither side has a drivers_se.csv (engine against engine), --drivers-se DIR takes
+  DIR's (a reference run of the same config; its SEs scaled to each side's path counts).
+  Each side's drivers.csv is also checked against itself and its folder's tables (every
+  problem a failure): its entities are percentiles.csv's (shortfall_gw_months rows) in order;
+  an entity's rows are together, its input rows (|shift_sd| not increasing) then the binding
+  rows power, supply, funding, all with one tail_paths and threshold_gw_months; mean_tail and
+  shift_sd empty exactly when the tail is; shift_sd = (mean_tail - mean_all) / sd_all; an
+  input's mean_all and sd_all equal in every block; an event's shares in [0, 1] and sd_all =
+  sqrt(p (1 - p) n / (n - 1)); the binding shares in [0, 1], summing to 1 (or all 0); binding
+  mean_all = sum over the report months of attribution.csv's share / sum of (1 - none) (the
+  same short site-months, when attribution.csv is there); p95 <= threshold_gw_months <= cvar95
+  of the entity's shortfall_gw_months row; tail_paths from k to the n p_positive paths short
+  at all when the threshold is > 0, and exactly those paths when it is 0.
 
 Stress folders (both A and B hold stress_compare.csv, as `caprisk stress` and
 `reference_numpy.py --stress` write them): the base tables and every stress's tables
@@ -41,7 +91,8 @@ in A and B, and every stress_compare.csv cell (stress, site, month, metric) is t
   1e-9 relative): base_mean, stress_mean, base_p50/p95, stress_p50/p95 equal the
   percentiles.csv cells (where those percentiles are reported), diff_mean equals
   stress_mean - base_mean, diff_ci_low/high equal diff_mean -+ 1.959964 diff_sd / sqrt(n),
-  diff_p50/p95 the differences of the percentiles.
+  diff_p50/p95 the differences of the percentiles. The base's drivers.csv (a stress run
+  writes one for its base) is compared as a plain run's when both folders hold it.
 
 Sensitivity folders (both A and B hold tornado.csv, as `caprisk sensitivity` and
 `reference_numpy.py --sensitivity` write them; docs/ANALYSIS.md "Sensitivity"):
@@ -72,14 +123,15 @@ Sensitivity folders (both A and B hold tornado.csv, as `caprisk sensitivity` and
     intervals centred on the change; the swing interval a mean's interval taken through |.|;
     swing = |change_at_high - change_at_low| up to the 1e-9 rule (4e-9); events low 0, high 1;
     summary.json's top_gw_months = the first ten rows of ALL's horizon block.
-  The largest z of each test is printed at the end.
 
-Prints the worst cells (largest z or interval gap) and "N cells, M disagreements";
+In every mode the largest z of each z test is printed at the end ("largest z per test").
+Prints the worst cells (largest z or interval gap) and "N cells, M disagreements" (cells:
+percentile, attribution, target cells and drivers.csv rows; the tests are counted apart);
 exits 1 when any cell disagrees (or, for stress and sensitivity folders, when the tables'
 rows differ).
 
 Usage: compare_reference.py A B [--k 4] [--ci-scale 1] [--percentiles 50,95] [--top 25]
-       [--base-a DIR] [--base-b DIR]
+       [--base-a DIR] [--base-b DIR] [--drivers-se DIR]
 (A and B: output folders, or for plain runs also percentiles.csv files.) Standard library only.
 """
 import argparse
@@ -90,6 +142,8 @@ import os
 import sys
 
 Z975 = 1.959964
+CVAR_COLS = ("cvar95", "cvar95_ci_low", "cvar95_ci_high")
+EVENT_SUFFIXES = (".close_probability", ".power.failure_probability")
 # Integer-valued metrics: a per-path difference is never rounding noise.
 DISCRETE_METRICS = ("months_late", "all_sites_short")
 
@@ -140,6 +194,7 @@ class Results:
         self.items = []
         self.cells = 0
         self.structure_errors = []
+        self.cvar_skipped = 0
 
     def add(self, severity, bad, table, key, test, detail):
         self.items.append((severity, bad, table, key, test, detail))
@@ -198,6 +253,19 @@ def compare_tables(pa, pb, args, res, table=""):
             res.add(gap / width, bad, table, key, col,
                     f"{va:.6g} [{la:.6g}, {ha:.6g}] vs {vb:.6g} [{lb:.6g}, {hb:.6g}]"
                     + (f" gap {gap:.3g}" if bad else ""))
+        # CVaR95: a z test with se = its 95% interval's width / 3.92 on each side
+        if all(ra.get(c) and rb.get(c) for c in CVAR_COLS):
+            va, vb = float(ra["cvar95"]), float(rb["cvar95"])
+            la, ha = float(ra["cvar95_ci_low"]), float(ra["cvar95_ci_high"])
+            lb, hb = float(rb["cvar95_ci_low"]), float(rb["cvar95_ci_high"])
+            if ha - la == 0 and hb - lb == 0 and abs(va - vb) <= 1e-9:
+                res.cvar_skipped += 1  # flat tails (a point mass) of the same value
+            else:
+                z = z_test(va, vb, (ha - la) / 3.92, (hb - lb) / 3.92)
+                res.add(z / K, z > K, table, key, "cvar95",
+                        f"{va:.6g} [{la:.6g}, {ha:.6g}] vs {vb:.6g} [{lb:.6g}, {hb:.6g}] z {z:.2f}")
+    for label, rows in (("A", A), ("B", B)):
+        cvar_consistency(label, rows, res, table)
     res.cells += len(keys)
     n_attr = n_tg = 0
 
@@ -230,7 +298,325 @@ def compare_tables(pa, pb, args, res, table=""):
             res.add(math.inf if bad else 0.0, bad, table, key + ("targets",), "target_gw",
                     f"{va:.12g} vs {vb:.12g}")
     res.cells += n_attr + n_tg
-    return len(keys), n_attr, n_tg
+    # tail drivers
+    n_drv = 0
+    fa, fb = os.path.join(da, "drivers.csv"), os.path.join(db, "drivers.csv")
+    if os.path.isfile(fa) and os.path.isfile(fb):
+        n_drv = compare_drivers(da, db, A, B, args, res, table)
+    elif os.path.isfile(fa) or os.path.isfile(fb):
+        print(f"{table or '.'}: drivers.csv only in {'A' if os.path.isfile(fa) else 'B'}: not compared")
+    return len(keys), n_attr, n_tg, n_drv
+
+
+def cvar_consistency(label, rows, res, table=""):
+    """A percentiles.csv's CVaR95 against itself: 0 <= cvar95_ci_low <= cvar95 <=
+    cvar95_ci_high, and cvar95 >= p95 where p95 is reported (MODEL.md: CVaR is the tail's
+    smallest value plus the mean excess over it, never below P95)."""
+    for key, r in rows.items():
+        if not all(r.get(c) for c in CVAR_COLS):
+            continue
+        v, lo, hi = (float(r[c]) for c in CVAR_COLS)
+        slack = 1e-9 * max(1.0, abs(v))
+        problems = []
+        if not (0.0 <= lo <= v + slack and v <= hi + slack):
+            problems.append(f"cvar95 {v!r} not in its interval [{lo!r}, {hi!r}] (or a low end below 0)")
+        if r.get("p95") and float(r["p95"]) > v + slack:
+            problems.append(f"cvar95 {v!r} below p95 {r['p95']}")
+        for msg in problems:
+            res.add(math.inf, True, f"{table + ' ' if table else ''}{label} consistency", key,
+                    "cvar95 interval", msg)
+
+
+# ----------------------------------------------------------------------------------------
+# Tail drivers (drivers.csv; docs/ANALYSIS.md "Tail drivers", CONFIG.md "drivers.csv")
+# ----------------------------------------------------------------------------------------
+
+DRIVERS_KEY = ("site", "kind", "input")
+BINDINGS = ("power", "supply", "funding")
+
+
+def fnum(x):
+    return float(x) if x not in (None, "") else None
+
+
+def load_drivers(folder, pct):
+    """A folder's drivers.csv (+ the reference's drivers_se.csv, when there): its rows, the
+    entities in order, each entity's (tail_paths, threshold), the path count n (from the
+    folder's percentiles.csv rows `pct`) and each entity's shortfall_gw_months cell."""
+    rows = read_rows(os.path.join(folder, "drivers.csv"))
+    p = os.path.join(folder, "drivers_se.csv")
+    se = load(p, DRIVERS_KEY) if os.path.isfile(p) else None
+    ents, by_ent = [], {}
+    for r in rows:
+        if r["site"] not in by_ent:
+            ents.append(r["site"])
+            by_ent[r["site"]] = []
+        by_ent[r["site"]].append(r)
+    n = int(float(next(iter(pct.values()))["paths"])) if pct else 0
+    gwm = {k[0]: r for k, r in pct.items() if k[2] == "shortfall_gw_months"}
+    tails = {e: (int(float(by_ent[e][0]["tail_paths"])), float(by_ent[e][0]["threshold_gw_months"]))
+             for e in ents}
+    return dict(rows=rows, keyed={tuple(r[k] for k in DRIVERS_KEY): r for r in rows}, ents=ents,
+                by_ent=by_ent, tails=tails, n=n, gwm=gwm, se=se, folder=folder)
+
+
+def drivers_consistency(label, D, pct_order, res, table=""):
+    """A drivers.csv against itself and its folder's other tables (each problem a failure):
+    every percentiles.csv entity (its shortfall_gw_months row) has a block, in the tables'
+    order; a block is its `input` rows, |shift_sd| not increasing, then the binding rows power,
+    supply, funding; one tail_paths and threshold per block; mean_tail (and shift_sd) empty
+    exactly when the tail is; shift_sd = (mean_tail - mean_all) / sd_all; an input's mean_all
+    and sd_all the same in every block (the same draws over every path); an event's shares in
+    [0, 1] with sd_all = sqrt(p (1 - p) n / (n - 1)); the binding shares in [0, 1] summing to 1
+    (or all 0); the binding mean_all = sum over the report months of attribution.csv's share
+    over sum of (1 - none) (the same short site-months); p95 <= threshold <= cvar95 of the
+    entity's shortfall_gw_months row; a tail of >= ceil(0.05 n) paths when the threshold is
+    > 0, else exactly the paths with GW-months > 0 (n p_positive)."""
+    tname = f"{table + ' ' if table else ''}{label} consistency"
+    n_bad = 0
+
+    def bad(key, msg):
+        nonlocal n_bad
+        n_bad += 1
+        res.add(math.inf, True, tname, tuple(key), "drivers", msg)
+
+    n = D["n"]
+    k = (n + 19) // 20
+    if pct_order is not None and D["ents"] != pct_order:
+        bad(("(entities)", "", ""), f"drivers.csv's entities {D['ents'][:4]}... are not percentiles.csv's "
+            f"{pct_order[:4]}... in that order")
+    seen = []
+    for r in D["rows"]:
+        if not seen or seen[-1] != r["site"]:
+            if r["site"] in seen:
+                bad((r["site"], "", ""), "the entity's rows are not together")
+            seen.append(r["site"])
+    attr = None
+    ap = os.path.join(D["folder"], "attribution.csv")
+    if os.path.isfile(ap):
+        attr = {}
+        for r in read_rows(ap):
+            attr.setdefault(r["site"], []).append(r)
+    inputs_seen = {}
+    for e in D["ents"]:
+        rs = D["by_ent"][e]
+        T, thr = D["tails"][e]
+        kinds = [r["kind"] for r in rs]
+        n_in = kinds.count("input")
+        if kinds != ["input"] * n_in + ["binding"] * 3 or [r["input"] for r in rs[n_in:]] != list(BINDINGS):
+            bad((e, "", ""), "the block is not its input rows then binding rows power, supply, funding")
+        for r in rs:
+            key = (e, r["kind"], r["input"])
+            if int(float(r["tail_paths"])) != T or float(r["threshold_gw_months"]) != thr:
+                bad(key, "tail_paths or threshold_gw_months differs within the block")
+            if (r["mean_tail"] == "") != (T == 0):
+                bad(key, f"mean_tail '{r['mean_tail']}' with {T} tail paths (empty exactly when the tail is)")
+        prev = None
+        for r in rs[:n_in]:
+            key = (e, "input", r["input"])
+            ma, sd, mt, sh = (fnum(r[c]) for c in ("mean_all", "sd_all", "mean_tail", "shift_sd"))
+            if ma is None or sd is None or sd < 0:
+                bad(key, "mean_all or sd_all missing or sd_all < 0")
+                continue
+            m0, s0 = inputs_seen.setdefault(r["input"], (ma, sd))
+            if not (close(ma, m0) and close(sd, s0)):
+                bad(key, f"mean_all/sd_all {ma!r}/{sd!r} differ from another block's {m0!r}/{s0!r}")
+            if r["input"].endswith(EVENT_SUFFIXES):
+                want = math.sqrt(max(ma * (1 - ma), 0.0) * n / (n - 1)) if n > 1 else 0.0
+                if not 0.0 <= ma <= 1.0 or not close(sd, want) or (mt is not None and not 0.0 <= mt <= 1.0):
+                    bad(key, f"an event with share {ma!r}, tail share {mt!r} and sd_all {sd!r} "
+                        f"(want sqrt(p (1 - p) n / (n - 1)) = {want!r})")
+            if T == 0:
+                if r["shift_sd"] != "":
+                    bad(key, "shift_sd with an empty tail")
+                continue
+            if sh is None or mt is None:
+                bad(key, "shift_sd or mean_tail missing")
+                continue
+            want = (mt - ma) / sd if sd > 0 else 0.0
+            if abs(sh - want) > 1e-9 * max(1.0, abs(sh)) + 1e-12 * (abs(mt) + abs(ma)) / max(sd, 1e-300):
+                bad(key, f"shift_sd {sh!r} but (mean_tail - mean_all) / sd_all = {want!r}")
+            if prev is not None and abs(sh) > prev + 1e-12:
+                bad(key, f"|shift_sd| {abs(sh):.6g} after a smaller one {prev:.6g}")
+            prev = abs(sh)
+        for col in ("mean_all", "mean_tail"):
+            vals = [fnum(r[col]) for r in rs[n_in:]]
+            if None in vals:
+                continue
+            if any(not -1e-12 <= v <= 1 + 1e-12 for v in vals) or not (
+                    abs(sum(vals) - 1) <= 1e-9 or all(v == 0 for v in vals)):
+                bad((e, "binding", ""), f"binding {col} shares {vals} not in [0, 1] summing to 1")
+        for r in rs[n_in:]:
+            if r["sd_all"] != "" or r["shift_sd"] != "":
+                bad((e, "binding", r["input"]), "a binding row with sd_all or shift_sd")
+        if attr is not None and e in attr:
+            short = sum(1 - float(a["none"]) for a in attr[e])
+            for r in rs[n_in:]:
+                if r["input"] not in BINDINGS or fnum(r["mean_all"]) is None:
+                    continue
+                want = sum(float(a[r["input"]]) for a in attr[e]) / short if short > 0 else 0.0
+                if abs(float(r["mean_all"]) - want) > 1e-9:
+                    bad((e, "binding", r["input"]), f"mean_all {r['mean_all']} but attribution.csv's "
+                        f"shares give {want!r}")
+        g = D["gwm"].get(e)
+        if g is None:
+            bad((e, "", ""), "no shortfall_gw_months row in percentiles.csv")
+            continue
+        slack = 1e-9 * max(1.0, abs(thr))
+        if g.get("p95") and float(g["p95"]) > thr + slack:
+            bad((e, "", ""), f"threshold_gw_months {thr!r} below the GW-months' p95 {g['p95']}")
+        if g.get("cvar95") and thr > float(g["cvar95"]) + slack:
+            bad((e, "", ""), f"threshold_gw_months {thr!r} above the GW-months' cvar95 {g['cvar95']}")
+        n_pos = float(g["p_positive"]) * n
+        if thr > 0 and not k <= T <= n_pos + 0.5:
+            bad((e, "", ""), f"{T} tail paths above a threshold of {thr!r}: want ceil(0.05 n) = {k} "
+                f"to the {n_pos:.0f} paths short at all")
+        if thr <= 0 and abs(T - n_pos) > 0.5:
+            bad((e, "", ""), f"{T} tail paths at a threshold of 0: want the {n_pos:.0f} paths short at all")
+    return n_bad
+
+
+def side_se(sources, key, col, count, what):
+    """A side's value `col` of drivers_se.csv for a drivers.csv row: from the first of
+    `sources` (this side, the other side, --drivers-se) that has it. what: "sd" (an sd, not
+    scaled), "all" or "tail" (an SE over that source's paths or tail paths, scaled to this
+    side's `count` by sqrt(count_source / count)). None when no source has it."""
+    for X in sources:
+        r = X["se"].get(key) if X is not None and X["se"] is not None else None
+        if r is None or fnum(r.get(col)) is None:
+            continue
+        if what == "sd":
+            return float(r[col])
+        c = X["n"] if what == "all" else int(float(r["tail_paths"]))
+        return float(r[col]) * (math.sqrt(c / count) if count > 0 else 0.0)
+    return None
+
+
+def load_se_only(folder):
+    """--drivers-se DIR: DIR's drivers_se.csv (and its path count, from DIR/percentiles.csv
+    when there), for the SEs when neither A nor B has one."""
+    p = os.path.join(folder, "drivers_se.csv")
+    if not os.path.isfile(p):
+        raise SystemExit(f"compare_reference: --drivers-se {folder}: no drivers_se.csv there")
+    pct = resolve(folder, "percentiles.csv")
+    n = int(float(read_rows(pct)[0]["paths"])) if os.path.isfile(pct) else None
+    return dict(se=load(p, DRIVERS_KEY), n=n)
+
+
+def compare_drivers(da, db, pa, pb, args, res, table=""):
+    """drivers.csv of A and B (see the docstring): the tail sizes per entity, every input's
+    mean_all once, every (site, kind, input) row's mean_tail and the binding rows' mean_all.
+    pa, pb: the folders' percentiles.csv rows. Returns the number of rows in both."""
+    A, B = load_drivers(da, pa), load_drivers(db, pb)
+    X = load_se_only(args.drivers_se) if args.drivers_se and A["se"] is None and B["se"] is None else None
+    if X is not None and X["n"] is None:
+        X["n"] = A["n"]
+    for label, D, pct in (("A", A, pa), ("B", B, pb)):
+        order = []
+        for key in pct:
+            if key[2] == "shortfall_gw_months" and key[0] not in order:
+                order.append(key[0])
+        drivers_consistency(label, D, order, res, table)
+    tname = f"{table}/drivers" if table else "drivers"
+    K = args.k
+    na, nb = A["n"], B["n"]
+    if A["ents"] != B["ents"]:
+        res.add(math.inf, True, tname, ("(entities)", "", ""), "entities",
+                f"{A['ents'][:4]}... vs {B['ents'][:4]}...")
+    # Tail sizes, once per entity in both.
+    for e in A["ents"]:
+        if e not in B["tails"]:
+            continue
+        ta, tb = A["tails"][e][0], B["tails"][e][0]
+        ka, kb = (na + 19) // 20, (nb + 19) // 20
+        if ta > ka + 5 * math.sqrt(na) or tb > kb + 5 * math.sqrt(nb):
+            # ties at the tail's start: each side's tail holds its whole point mass; only
+            # require both tails to hold about ceil(0.05 n) paths at least.
+            z = max((ka - ta) / math.sqrt(ka), (kb - tb) / math.sqrt(kb), 0.0)
+            res.add(z / K, z > K, tname, (e, "tail", ""), "tail_paths",
+                    f"{ta} vs {tb} (ties: both must be >= ceil(0.05 n) - {K:g} sqrt(ceil(0.05 n)) = "
+                    f"{ka - K * math.sqrt(ka):.0f}; z {z:.2f})")
+        else:
+            var = ta * max(1 - ta / na, 0.0) + tb * max(1 - tb / nb, 0.0)
+            z = z_test(ta, tb, math.sqrt(var), 0.0, abs_slack=0.5)
+            res.add(z / K, z > K, tname, (e, "tail", ""), "tail_paths",
+                    f"{ta} vs {tb} (diff {tb - ta:+d}, z {z:.2f})")
+    only = [k for k in A["keyed"].keys() ^ B["keyed"].keys()
+            if A["tails"].get(k[0], (1,))[0] > 0 and B["tails"].get(k[0], (1,))[0] > 0]
+    for key in sorted(only):
+        res.add(math.inf, True, tname, key, "rows", f"row only in {'A' if key in A['keyed'] else 'B'}")
+    n_rows = 0
+    tested_all = set()
+    for key, x in A["keyed"].items():
+        y = B["keyed"].get(key)
+        if y is None:
+            continue
+        n_rows += 1
+        e, kind, name = key
+        Ta, Tb = A["tails"][e][0], B["tails"][e][0]
+        if kind == "input":
+            ma, mb = float(x["mean_all"]), float(y["mean_all"])
+            sa, sb = float(x["sd_all"]), float(y["sd_all"])
+            if name not in tested_all:  # the same draws in every block: test once
+                tested_all.add(name)
+                z = z_test(ma, mb, sa / math.sqrt(na), sb / math.sqrt(nb))
+                res.add(z / K, z > K, tname, ("(every path)", kind, name), "mean_all",
+                        f"{ma:.6g} (sd {sa:.3g}) vs {mb:.6g} (sd {sb:.3g}) z {z:.2f}")
+            if Ta == 0 or Tb == 0 or x["mean_tail"] == "" or y["mean_tail"] == "":
+                continue
+            qa, qb = float(x["mean_tail"]), float(y["mean_tail"])
+            # The tail mean's SE: the larger of sd_all and the tail's own sd, over
+            # sqrt(tail_paths); an event's tail sd is sqrt(p (1 - p)) of its tail share, a
+            # draw's comes from a drivers_se.csv (either side's: the same distribution).
+            sds = []
+            for D, O, v, sd in ((A, B, qa, sa), (B, A, qb, sb)):
+                t = side_se((D, O, X), key, "sd_tail", 1, "sd")
+                if name.endswith(EVENT_SUFFIXES):
+                    t = max(t or 0.0, math.sqrt(max(v * (1 - v), 0.0)))
+                sds.append(max(sd, t or 0.0))
+            z = z_test(qa, qb, sds[0] / math.sqrt(Ta), sds[1] / math.sqrt(Tb))
+            res.add(z / K, z > K, tname, key, "mean_tail",
+                    f"{qa:.6g} (sd {sds[0]:.3g}, {Ta} paths) vs {qb:.6g} (sd {sds[1]:.3g}, {Tb} paths) z {z:.2f}")
+            continue
+        # binding shares: paths are the clusters (a path's short site-months are not
+        # independent), so their SEs come from a drivers_se.csv (either side's, scaled to the
+        # side's count), else binomial over tail_paths (an upper bound at 5% of the paths).
+        for col, ca, cb in (("mean_all", na, nb), ("mean_tail", Ta, Tb)):
+            if x[col] == "" or y[col] == "":
+                continue
+            qa, qb = float(x[col]), float(y[col])
+            ses = []
+            for D, O, v, c, T in ((A, B, qa, ca, Ta), (B, A, qb, cb, Tb)):
+                se = side_se((D, O, X), key, "se_" + col, c, "all" if col == "mean_all" else "tail")
+                floor = binom_se(v, T if T > 0 else c)
+                ses.append(floor if se is None else max(se, floor) if col == "mean_tail" else se)
+            z = z_test(qa, qb, ses[0], ses[1])
+            res.add(z / K, z > K, tname, key, col,
+                    f"{qa:.6g} (se {ses[0]:.3g}) vs {qb:.6g} (se {ses[1]:.3g}) z {z:.2f}")
+    # sd_all: a sample sd of a heavy-tailed draw (the lognormal delays) has no SE that these
+    # files give, so inputs are not tested one by one; as for stresses' diff_sd, the median
+    # of max(sd_a / sd_b, sd_b / sd_a) over the inputs must be <= --diff-sd-median, and the
+    # largest ratio is printed (a draw summarised otherwise on one side, e.g. a lead time
+    # after its rounding, shows there).
+    ratios = []
+    for name in tested_all:
+        x = next(r for r in A["rows"] if r["kind"] == "input" and r["input"] == name)
+        y = next(r for r in B["rows"] if r["kind"] == "input" and r["input"] == name)
+        sa, sb = float(x["sd_all"]), float(y["sd_all"])
+        if sa > 0 and sb > 0:
+            ratios.append((max(sa / sb, sb / sa), name, sa, sb))
+    if ratios:
+        ratios.sort()
+        median, worst = ratios[len(ratios) // 2][0], ratios[-1]
+        bad = median > args.diff_sd_median
+        res.add(math.inf if bad else median, bad, tname, ("(every path)", "input", "(inputs)"),
+                "sd_all median", f"median ratio {median:.4f} over {len(ratios)} inputs (limit "
+                f"{args.diff_sd_median}); largest {worst[0]:.4f} ({worst[1]}: {worst[2]:.6g} vs {worst[3]:.6g})")
+        print(f"{table + ': ' if table else ''}drivers.csv sd_all A/B over {len(ratios)} inputs: median ratio "
+              f"{median:.4f}{' (too large)' if bad else ''}, largest {worst[0]:.4f} ({worst[1]}: "
+              f"{worst[2]:.6g} vs {worst[3]:.6g})")
+    res.cells += n_rows
+    return n_rows
 
 
 def same_rows(table, fa, fb, key, res):
@@ -366,7 +752,6 @@ def compare_stress(a, b, args, res):
 
 TORNADO_KEY = ("input", "site", "month", "metric")
 TORNADO_BLOCK = ("site", "month", "metric")
-EVENT_SUFFIXES = (".close_probability", ".power.failure_probability")
 
 
 def close_rel(a, b, rel=1e-9, floor=1e-12):
@@ -684,6 +1069,34 @@ def report_sensitivity(res, args):
     return bad_cells, n_bad_tests
 
 
+def z_test_label(table, key, test, args):
+    """The name under which a z test's largest z is reported, or None for a test that is not
+    a z test (the percentiles' interval overlap, targets, consistency, ratios)."""
+    if "consistency" in table or test in ("target_gw", "diff_sd median", "sd_all median", "rows",
+                                          "entities"):
+        return None
+    if test[:1] == "p" and test[1:2].isdigit() and args.pct_test != "z":
+        return None
+    if table.endswith("drivers"):
+        return f"drivers {test}" if test == "tail_paths" else f"drivers {key[1]} {test}"
+    if key[-1] == "attribution":
+        return f"attribution {test}"
+    return test
+
+
+def report_largest_z(res, args):
+    """Prints the largest z of every z test (the agreement at a glance)."""
+    worst = {}
+    for sev, bad, table, key, test, detail in res.items:
+        label = z_test_label(table, key, test, args)
+        if label is not None and math.isfinite(sev) and sev > worst.get(label, (-1, None))[0]:
+            worst[label] = (sev, key)
+    if worst:
+        print("largest z per test: " + "; ".join(
+            f"{t} {v[0] * args.k:.2f} ({', '.join(str(x) for x in v[1][:3] if x)})"
+            for t, v in sorted(worst.items())))
+
+
 def report(res, args, stress_mode):
     bad_cells = {(r[2], r[3]) for r in res.items if r[1]}
     n_bad_tests = sum(1 for r in res.items if r[1])
@@ -694,7 +1107,11 @@ def report(res, args, stress_mode):
         print(f"{'':2} {'site':24} {'month':8} {'metric':20} {'test':14} detail (A vs B)")
     for sev, bad, table, key, test, detail in items[:args.top]:
         site, month, metric = key[:3]
-        if stress_mode:
+        if table.endswith("drivers") or test == "drivers":
+            # drivers.csv rows: (site, kind, input); the input's path in full
+            t = f"{table}: " if stress_mode or test == "drivers" else ""
+            print(f"{'!!' if bad else '  '} {t}{site[:24]:24} {month:8} {metric:48} {test:10} {detail}")
+        elif stress_mode:
             t = table if len(key) < 4 else f"{table}:{key[3]}"
             print(f"{'!!' if bad else '  '} {t[:28]:28} {site[:22]:22} {month:8} {metric[:20]:20} "
                   f"{test:16} {detail}")
@@ -702,6 +1119,7 @@ def report(res, args, stress_mode):
             print(f"{'!!' if bad else '  '} {site[:24]:24} {month:8} {metric[:20]:20} {test:14} {detail}")
     for e in res.structure_errors:
         print(f"!! {e}")
+    report_largest_z(res, args)
     return bad_cells, n_bad_tests
 
 
@@ -722,11 +1140,16 @@ def main(argv=None):
                          "only, whose differences cannot be rounding noise), none")
     ap.add_argument("--diff-sd-median", type=float, default=1.25,
                     help="stress folders: most the median diff_sd ratio may be; sensitivity "
-                         "folders: the same for the intervals' half-widths (see above)")
+                         "folders: the same for the intervals' half-widths; drivers.csv: the "
+                         "same for sd_all (see above)")
     ap.add_argument("--base-a", metavar="DIR",
                     help="sensitivity folders: a plain run of A's config and paths (its "
                          "percentiles.csv gives the sd of A's base_mean); default: A itself")
     ap.add_argument("--base-b", metavar="DIR", help="the same for B")
+    ap.add_argument("--drivers-se", metavar="DIR",
+                    help="plain runs: a folder with a drivers_se.csv of the same config (e.g. "
+                         "reference_numpy.py's), for drivers.csv's SEs when neither A nor B "
+                         "has one (e.g. engine against engine)")
     ap.add_argument("--top", type=int, default=25, help="worst results printed")
     args = ap.parse_args(argv)
 
@@ -746,10 +1169,10 @@ def main(argv=None):
     if stress_mode:
         counts, n_cmp, n_skipped, n_incons = compare_stress(args.a, args.b, args, res)
         bad_cells, n_bad_tests = report(res, args, True)
-        for label, (npct, nattr, ntg) in counts.items():
-            bad = len({c for c in bad_cells if c[0] == label})
+        for label, (npct, nattr, ntg, ndrv) in counts.items():
+            bad = len({c for c in bad_cells if c[0] in (label, f"{label}/drivers")})
             print(f"  {label}: {npct} percentile cells, {nattr} attribution cells, "
-                  f"{ntg} target cells, {bad} disagreements")
+                  f"{ntg} target cells{f', {ndrv} driver rows' if ndrv else ''}, {bad} disagreements")
         bad = len({c for c in bad_cells if c[0] == "stress_compare"})
         print(f"  stress_compare.csv: {n_cmp} cells ({n_skipped} unchanged in both, skipped), "
               f"{bad} disagreements; {n_incons} consistency problems")
@@ -758,11 +1181,12 @@ def main(argv=None):
         return 1 if bad_cells or res.structure_errors else 0
 
     pa, pb = resolve(args.a, "percentiles.csv"), resolve(args.b, "percentiles.csv")
-    npct, nattr, ntg = compare_tables(pa, pb, args, res)
+    npct, nattr, ntg, ndrv = compare_tables(pa, pb, args, res)
     bad_cells, n_bad_tests = report(res, args, False)
     print(f"{res.cells} cells, {len(bad_cells)} disagreements "
           f"({len(res.items)} tests, {n_bad_tests} failed; {npct} percentile cells, "
-          f"{nattr} attribution cells, {ntg} target cells)")
+          f"{nattr} attribution cells, {ntg} target cells, {ndrv} driver rows; "
+          f"{res.cvar_skipped} cvar95 tests of equal flat tails skipped)")
     return 1 if bad_cells else 0
 
 

@@ -11,14 +11,26 @@ Usage:
         [--chunk N] [--set PATH=VALUE]... [--shift PATH=MONTHS]...
         [--stress [--only NAME]... | --sensitivity]
 
-Without --stress: writes DIR/percentiles.csv, DIR/attribution.csv and DIR/targets.csv with
-the engine's layout (docs/CONFIG.md, "Outputs"; not summary.json), site groups included,
-for the config after the overrides (docs/ANALYSIS.md, "Overrides on the command line"):
-every --set in the order given, then every --shift.
+Without --stress: writes DIR/percentiles.csv, DIR/attribution.csv, DIR/targets.csv and
+DIR/drivers.csv with the engine's layout (docs/CONFIG.md, "Outputs"; not summary.json nor
+tail_paths.csv), site groups included, for the config after the overrides (docs/ANALYSIS.md,
+"Overrides on the command line"): every --set in the order given, then every --shift.
+percentiles.csv's cvar95 has its 95% interval (MODEL.md "Reports", "CVaR's interval": with t
+the smallest of the k = ceil(0.05 n) largest values, m their mean excess over t and V their
+variance, CVaR = t + m -+ 1.96 sqrt((V + (1 - k/n) m^2) / k), the low end clipped at 0).
+drivers.csv (ANALYSIS.md "Tail drivers"): per site, ALL and group, the tail is the paths whose
+GW-months are >= the smallest of the largest ceil(0.05 n) and > 0; one row per static
+uncertain input (the list --sensitivity swings) with the draw's mean and sd over all paths,
+its mean in the tail and the shift in sds, |shift_sd| largest first; then the binding
+constraints' shares of the short site-months at the report months, over all paths and in the
+tail. Beside it DIR/drivers_se.csv, the reference's own standard errors of those means (not
+an engine file; compare_reference.py uses them, since drivers.csv has no sd of the tail and
+a share of site-months has no binomial SE: see DRIVERS_SE_HEADER).
 
 With --stress (like `caprisk stress`, docs/ANALYSIS.md "Named stresses"): runs the base
 scenario and each stress of the config (all, or those named by --only, in the config's
-order) over the same paths with common random numbers, and writes the base's three tables,
+order) over the same paths with common random numbers, and writes the base's three tables
+and its drivers.csv (as the engine writes for the base of a stress run),
 DIR/stress/NAME/{percentiles,attribution,targets}.csv and DIR/stress_compare.csv. A stressed
 scenario is the file, then the command line's sets and the stress's sets, then the command
 line's shifts and the stress's shifts.
@@ -62,14 +74,24 @@ Readings of the docs where they leave something open (docs/ANALYSIS.md, CONFIG.m
   - stress_compare.csv's p_diff_positive counts d > 1e-9 (--p-diff-tol), as ANALYSIS.md
     says: see P_DIFF_TOL below. base_p50/p95 are written even when scenario.percentiles lacks 50 or 95.
   - With --only, the stresses still run (and are written) in the config's order.
+  - drivers.csv's draw is the value drawn, Q(u), before the model uses it: a lead time is
+    summarised before its rounding to whole months (ANALYSIS.md: "low and high are the values
+    as drawn; the model then uses them as it uses any draw"); an event is 1 where it happened
+    (the deal closes, the site's power fails). Equal |shift_sd| keep the inputs' order; an
+    empty tail leaves mean_tail and shift_sd empty (CONFIG.md) and its rows in the inputs'
+    order; a share over no short site-month is left empty (0/0: there is no share); shift_sd
+    is 0 where sd_all is 0. The order of near-equal shifts is the sort's: compare_reference.py
+    matches rows by key.
 
 The config is assumed to be valid (run `caprisk validate` for the checks); only the checks
 needed to compute anything are made here.
 
 Everything is vectorised over paths: arrays have shape [n] (one value per path); loops run
 over months, sites (in priority order), deals and suppliers only. Paths are simulated in
-chunks of --chunk; a stress run keeps the per-path outputs of two variants at a time (the
-base and the stress being reduced), so its memory does not grow with the number of stresses;
+chunks of --chunk; a plain run (and a stress run's base) also keeps every static uncertain
+input's draw per path, for drivers.csv; a stress run keeps the per-path outputs of two
+variants at a time (the base and the stress being reduced), so its memory does not grow with
+the number of stresses;
 a sensitivity run keeps, per chunk, the per-path metrics of the base and of the two pins of
 one input, and merges the chunks' moments (its base tables keep the base's outputs, as a
 plain run does).
@@ -501,20 +523,29 @@ class Sampler:
     that value on every path (ANALYSIS.md "Sensitivity": pinning replaces the input's value;
     its uniform is still drawn, and the copula factors as before, so every other input keeps
     its numbers): its uniform u_own has already been drawn from its component's stream, with
-    the others, and is simply not used."""
+    the others, and is simply not used.
+
+    draws: {config path: the per-path values drawn}, for drivers.csv (ANALYSIS.md "Tail
+    drivers"): the value as drawn, Q(u) (an event: 1 where it happened), before the model
+    uses it (so a lead time before its rounding to whole months)."""
 
     def __init__(self, u_of, pins=None):
         self.u_of = u_of
         self.pins = pins or {}
         self.pinned = set()   # the pins that were applied (a check against misnamed inputs)
+        self.draws = {}
 
     def static(self, dist, u_own, name=None):
         if name is not None and name in self.pins:
             self.pinned.add(name)
-            return np.full(np.shape(u_own), float(self.pins[name]))
-        if dist.factor is not None:
-            return dist.q(self.u_of(dist.factor, dist.sign))
-        return dist.q(u_own)
+            x = np.full(np.shape(u_own), float(self.pins[name]))
+        elif dist.factor is not None:
+            x = dist.q(self.u_of(dist.factor, dist.sign))
+        else:
+            x = dist.q(u_own)
+        if name is not None:
+            self.draws[name] = x
+        return x
 
 
 # ----------------------------------------------------------------------------------------
@@ -659,6 +690,8 @@ def sample_statics(sc, streams, s):
     # MODEL.md "Supply", Engine: nearest month, halves away from zero (lead time >= 0).
     # A pinned lead time (its P10 or P90) is rounded like a drawn one.
     st["lead"] = np.floor(lt + 0.5).astype(np.int64)
+    # drivers.csv reports the lead time as the model uses it: rounded (ANALYSIS.md).
+    s.draws["supply.lead_time_months"] = st["lead"].astype(float)
     st["capex"] = s.static(sc.capex, pu[5], "funding.capex_per_gw")
     st["y_hbm"] = sc.hbm_yield.sample(s, pu[6:9], "supply.hbm_yield")
     st["y_pkg"] = (sc.pkg_yield.sample(s, pu[9:12], "supply.package_yield")
@@ -824,8 +857,10 @@ class Funding:
 NONE, POWER, SUPPLY, FUNDING = 0, 1, 2, 3
 
 
-def simulate_chunk(sc, streams, pins=None):
-    """One chunk of paths; pins: static inputs pinned at a value (see Sampler)."""
+def simulate_chunk(sc, streams, pins=None, keep_draws=False):
+    """One chunk of paths; pins: static inputs pinned at a value (see Sampler). keep_draws:
+    also return `draws`, the static uncertain inputs' draws (sensitivity_inputs' order),
+    shape [inputs, n], for drivers.csv."""
     n = streams.n
     u_of = sc.copula.draw(streams)
     sampler = Sampler(u_of, pins)
@@ -884,16 +919,22 @@ def simulate_chunk(sc, streams, pins=None):
         f = first_on_target[i]
         censored[i] = f < 0
         months_late[i] = np.where(censored[i], np.clip(T - L, 0, T), np.clip(f - L, 0, T))
-    return dict(short_rep=short_rep, bind_rep=bind_rep, short_months=short_months,
-                months_late=months_late, censored=censored)
+    out = dict(short_rep=short_rep, bind_rep=bind_rep, short_months=short_months,
+               months_late=months_late, censored=censored)
+    if keep_draws:
+        names = [p for p, _, _, _ in sensitivity_inputs(sc)]
+        out["draws"] = (np.array([sampler.draws[p] for p in names], dtype=float) if names
+                        else np.zeros((0, n)))
+    return out
 
 
-def simulate(sc, paths, seed, chunk):
-    """All paths, chunk by chunk; chunk c draws from Streams(seed, c, ...)."""
+def simulate(sc, paths, seed, chunk, keep_draws=False):
+    """All paths, chunk by chunk; chunk c draws from Streams(seed, c, ...). keep_draws: also
+    the static uncertain inputs' draws (for drivers.csv)."""
     parts = []
     for c, first in enumerate(range(0, paths, chunk)):
         n = min(chunk, paths - first)
-        parts.append(simulate_chunk(sc, Streams(seed, c, n)))
+        parts.append(simulate_chunk(sc, Streams(seed, c, n), keep_draws=keep_draws))
     return {k: np.concatenate([p[k] for p in parts], axis=-1) for k in parts[0]}
 
 
@@ -919,10 +960,25 @@ def cell_stats(values, percentiles):
         lo = min(max(math.floor(n * f - half), 1), n)
         hi = min(max(math.ceil(n * f + half), 1), n)
         out += [p, x[lo - 1], x[hi - 1]]
-    k = (n + 19) // 20
-    out.append(x[n - k:].mean())
+    out += cvar95(x)
     out.append(np.mean(x > 0))
     return out
+
+
+def cvar95(x):
+    """MODEL.md "Reports", "CVaR's interval": x sorted. The tail is the largest
+    k = ceil(0.05 n) values; with t the smallest of them, m their mean excess over t and V
+    their variance (divided by k), CVaR = t + m and its 95% interval is
+    CVaR -+ 1.96 sqrt((V + (1 - k/n) m^2) / k), the lower end clipped at 0 (a flat tail: zero
+    width). Returns [cvar95, ci_low, ci_high]."""
+    n = x.size
+    k = (n + 19) // 20
+    excess = x[n - k:] - x[n - k]
+    m = excess.mean()
+    v = excess.var()   # the tail's variance (divided by k): that of the excess over t
+    cvar = x[n - k] + m
+    half = 1.96 * math.sqrt(max(v + (1.0 - k / n) * m * m, 0.0) / k)
+    return [cvar, max(cvar - half, 0.0), cvar + half]
 
 
 def cells(sc, res):
@@ -955,7 +1011,7 @@ def percentile_header(sc):
     for q in sc.percentiles:
         name = "p" + fmt(q)
         header += [name, name + "_ci_low", name + "_ci_high"]
-    return header + ["cvar95", "p_positive", "censored_share"]
+    return header + ["cvar95", "cvar95_ci_low", "cvar95_ci_high", "p_positive", "censored_share"]
 
 
 def write_csv(path, header, rows):
@@ -1006,6 +1062,102 @@ def write_reports(sc, res, out_dir):
         rows += [[g, m, fmt(v)] for m, v in zip(months, tg[members].sum(axis=0))]
     write_csv(os.path.join(out_dir, "targets.csv"), ["site", "month", "target_gw"], rows)
 
+    # drivers.csv: where the run kept its static draws (a plain run, a stress run's base);
+    # and the reference's own drivers_se.csv beside it (for compare_reference.py).
+    if "draws" in res:
+        rows, se_rows = drivers_rows(sc, res)
+        write_csv(os.path.join(out_dir, "drivers.csv"), DRIVERS_HEADER, rows)
+        write_csv(os.path.join(out_dir, "drivers_se.csv"), DRIVERS_SE_HEADER, se_rows)
+
+
+# ----------------------------------------------------------------------------------------
+# Tail drivers (ANALYSIS.md "Tail drivers"; CONFIG.md "drivers.csv")
+# ----------------------------------------------------------------------------------------
+
+DRIVERS_HEADER = ["site", "kind", "input", "tail_paths", "threshold_gw_months", "mean_all",
+                  "sd_all", "mean_tail", "shift_sd"]
+# The reference's standard errors of drivers.csv's means (not an engine file): sd_tail, the
+# draw's sample sd (n - 1) over the tail (input rows); se_mean_all and se_mean_tail, the
+# standard errors of mean_all and mean_tail: sd / sqrt(paths) for input rows, and for binding
+# rows those of a ratio of per-path counts (paths as clusters: a path's site-months are not
+# independent), sqrt(m / (m - 1) * sum_i (a_i - p s_i)^2) / sum_i s_i over the m paths, with
+# s_i the path's short site-months at the report months and a_i those the constraint bound.
+DRIVERS_SE_HEADER = ["site", "kind", "input", "tail_paths", "sd_tail", "se_mean_all", "se_mean_tail"]
+
+
+def drivers_rows(sc, res):
+    """drivers.csv's rows. For each site, then ALL, then each group (the tables' order), the
+    tail is the paths whose shortfall GW-months over the horizon (the per-path sums of
+    percentiles.csv) are >= the smallest of the largest ceil(0.05 n) of them and > 0. Then one
+    `input` row per static uncertain input (sensitivity_inputs, the list `caprisk
+    sensitivity` swings): the draw's mean and sample sd (n - 1) over every path, its mean in
+    the tail and shift_sd = (mean_tail - mean_all) / sd_all, rows by |shift_sd| largest first
+    (equal: the inputs' order; the order is the sort's, so near-ties may be ordered otherwise
+    by the engine); then the `binding` rows power, supply, funding: the constraint's share of
+    the entity's short site-months at the report months, over every path and in the tail.
+    Readings: an empty tail leaves mean_tail and shift_sd empty (CONFIG.md), and its input rows
+    in the inputs' order; a share over no short site-month is left empty; shift_sd is 0 where
+    sd_all is 0 (every draw equal, so the tail's mean is the mean). Also returns the rows of
+    drivers_se.csv (DRIVERS_SE_HEADER), the same keys in the same order."""
+    names = [p for p, _, _, _ in sensitivity_inputs(sc)]
+    D = res["draws"]                               # [inputs, paths]
+    sm, b_all = res["short_months"], res["bind_rep"]
+    n = sm.shape[-1]
+    k = (n + 19) // 20
+    mean_all = D.mean(axis=1)
+    sd_all = D.std(axis=1, ddof=1) if n > 1 else np.zeros(len(names))
+    ents = ([(site["name"], sm[i], [i]) for i, site in enumerate(sc.sites)] +
+            [("ALL", sm.sum(axis=0), list(range(len(sc.sites))))] +
+            [(g, sm[members].sum(axis=0), members) for g, members in sc.groups])
+
+    def shares(b):
+        """[(share, its SE over paths)] for power, supply, funding, formatted; b: [.., ..,
+        paths]. With no short site-month, ("", ""): 0/0 is no share."""
+        s_i = np.count_nonzero(b != NONE, axis=(0, 1)).astype(float)
+        m, short = s_i.size, s_i.sum()
+        out = []
+        for c in (POWER, SUPPLY, FUNDING):
+            a_i = np.count_nonzero(b == c, axis=(0, 1)).astype(float)
+            if not short:
+                out.append(("", ""))
+                continue
+            p = a_i.sum() / short
+            se = math.sqrt(m / (m - 1) * np.sum((a_i - p * s_i) ** 2)) / short if m > 1 else 0.0
+            out.append((fmt(p), fmt(se)))
+        return out
+
+    rows, se_rows = [], []
+    root_n = math.sqrt(n)
+    for name, gm, members in ents:
+        # The same per-path sums as percentiles.csv's shortfall_gw_months rows.
+        threshold = np.partition(gm, n - k)[n - k]
+        tail = (gm >= threshold) & (gm > 0)
+        nt = int(np.count_nonzero(tail))
+        tail_cols = [nt, fmt(threshold)]
+        if nt:
+            mean_tail = D[:, tail].mean(axis=1)
+            sd_tail = D[:, tail].std(axis=1, ddof=1) if nt > 1 else np.zeros(len(names))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                shift = np.where(sd_all > 0, (mean_tail - mean_all) / sd_all, 0.0)
+            order = sorted(range(len(names)), key=lambda j: -abs(shift[j]))
+        else:
+            order = list(range(len(names)))
+        for j in order:
+            rows.append([name, "input", names[j]] + tail_cols +
+                        [fmt(mean_all[j]), fmt(sd_all[j])] +
+                        ([fmt(mean_tail[j]), fmt(shift[j])] if nt else ["", ""]))
+            se_rows.append([name, "input", names[j], nt] +
+                           ([fmt(sd_tail[j])] if nt else [""]) + [fmt(sd_all[j] / root_n)] +
+                           ([fmt(sd_tail[j] / math.sqrt(nt))] if nt else [""]))
+        b = b_all[members]                         # [members, report months, paths]
+        s_all = shares(b)
+        s_tail = shares(b[:, :, tail]) if nt else None
+        for c, label in enumerate(("power", "supply", "funding")):
+            rows.append([name, "binding", label] + tail_cols +
+                        [s_all[c][0], "", s_tail[c][0] if nt else "", ""])
+            se_rows.append([name, "binding", label, nt, "", s_all[c][1], s_tail[c][1] if nt else ""])
+    return rows, se_rows
+
 
 # ----------------------------------------------------------------------------------------
 # Stresses (ANALYSIS.md "Named stresses", "stress_compare.csv")
@@ -1051,7 +1203,7 @@ def run_stresses(cfg, cli_sets, cli_shifts, only, paths, seed, chunk, out_dir, l
 
     base_sc = Scenario(apply_overrides(cfg, cli_sets, cli_shifts))
     log(f"base: simulating {paths} paths")
-    base = simulate(base_sc, paths, seed, chunk)
+    base = simulate(base_sc, paths, seed, chunk, keep_draws=True)   # its drivers.csv too
     write_reports(base_sc, base, out_dir)
     base_cells = list(cells(base_sc, base))
     compare = []
@@ -1349,7 +1501,7 @@ def main(argv=None):
             run_stresses(cfg, sets, shifts, a.only, paths, seed, a.chunk, a.out, log,
                          a.p_diff_tol)
         else:
-            write_reports(sc, simulate(sc, paths, seed, a.chunk), a.out)
+            write_reports(sc, simulate(sc, paths, seed, a.chunk, keep_draws=True), a.out)
     except OverrideError as e:
         print(f"reference_numpy: error: {e}", file=sys.stderr)
         return 2
