@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
+#include <filesystem>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -24,6 +26,7 @@
 #include "host/run/run.h"
 #include "host/run/shards.h"
 #include "host/report/report.h"
+#include "host/report/report_page.h"
 #include "host/run/trace.h"
 #include "host/version.h"
 
@@ -49,6 +52,7 @@ const char* const usage_text =
     "  trace CONFIG --path N  replay one path month by month (its ID from tail_paths.csv)\n"
     "  validate CONFIG        check a scenario config and print a summary\n"
     "  merge SHARDS...        combine the partial results of run --shard k/n\n"
+    "  report DIR             draw DIR's tables and charts as one page, DIR/report.html\n"
     "  devices                list CUDA devices, or say why there are none\n"
     "\n"
     "  caprisk --version      version and git commit\n"
@@ -264,6 +268,7 @@ po::options_description run_options(const char* title = "caprisk run CONFIG [opt
       "shard", po::value<std::string>(), "k/n: compute slice k (from 0) of n for `caprisk merge`")(
       "allow-no-supply", "run even when no supply can ever reach the sites")(
       "force", "replace the results of another run (other config, overrides, seed or paths) in --out")(
+      "report", "also write report.html: charts and tables on one page (docs/REPORT.md)")(
       "progress-every", po::value<std::string>(),
       "when stderr is not a terminal, a progress line at most every SECONDS (default 30; 0: none)")(
       "quiet,q", "no headline table and no progress");
@@ -317,6 +322,7 @@ RunOptions parse_run_options(const po::variables_map& vm) {
   }
   run.allow_no_supply = vm.count("allow-no-supply") > 0;
   run.force = vm.count("force") > 0;
+  run.report = vm.count("report") > 0;
   if (vm.count("progress-every")) {
     const std::string text = vm["progress-every"].as<std::string>();
     double seconds = -1;
@@ -552,6 +558,32 @@ int command_merge(const std::vector<std::string>& args) {
   return merge_shards(merge);
 }
 
+/// caprisk report DIR: the folder's results again, with report.html drawn from them, as one
+/// new version of the folder (committed atomically, like a run's files).
+int command_report(const std::vector<std::string>& args) {
+  po::options_description options("caprisk report DIR (an output folder of run, stress or sensitivity)");
+  options.add_options()("help,h", "show this help")("quiet,q", "print nothing on success");
+  po::variables_map vm;
+  if (!parse_arguments(args, options, "dir", 1, vm)) return exit_ok;
+  if (!vm.count("dir")) throw UserError("report: missing DIR (a run's --out folder)");
+  const std::string dir = vm["dir"].as<std::string>();
+  if (!std::filesystem::is_directory(dir))
+    throw UserError("report: " + dir + " is not a folder (give a run's --out folder)");
+  if (const std::string missing = report_unavailable(); !missing.empty())
+    throw UserError("report: " + missing);
+  const auto started = std::chrono::steady_clock::now();
+  OutputDirectory out(dir);
+  if (out.current_summary().empty())
+    throw UserError("report: " + dir + " holds no caprisk results (no summary.json)");
+  out.stage_current_files({"report.html"});
+  out.stage("report.html", draw_report(out.staged_folder()));
+  out.commit();
+  if (!vm.count("quiet"))
+    std::printf("report: %s/report.html (%.1f s)\n", dir.c_str(),
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  return exit_ok;
+}
+
 int dispatch(int argc, char** argv) {
   if (argc < 2) {
     std::cerr << usage_text;
@@ -575,8 +607,10 @@ int dispatch(int argc, char** argv) {
   if (command == "stress") return command_stress(rest);
   if (command == "sensitivity") return command_sensitivity(rest);
   if (command == "trace") return command_trace(rest);
+  if (command == "report") return command_report(rest);
   throw UserError("unknown command '" + command +
-                  "' (expected run, stress, sensitivity, trace, validate, merge or devices)");
+                  "' (expected run, stress, sensitivity, trace, report, validate, merge or "
+                  "devices)");
 }
 
 }  // namespace

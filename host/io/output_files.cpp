@@ -132,7 +132,8 @@ constexpr char current_link[] = "current";
 
 std::vector<std::string_view> output_entry_names() {
   return {"percentiles.csv", "attribution.csv", "targets.csv", "stress",
-          "stress_compare.csv", "tornado.csv", "tail_paths.csv", "drivers.csv", "summary.json"};
+          "stress_compare.csv", "tornado.csv", "tail_paths.csv", "drivers.csv", "report.html",
+          "summary.json"};
 }
 
 OutputDirectory::OutputDirectory(std::string path) : path_(std::move(path)) {
@@ -319,6 +320,28 @@ void OutputDirectory::commit() {
   std::error_code ignored;
   if (!previous.empty() && previous != run_name_)
     fs::remove_all(state_ + "/" + previous, ignored);
+}
+
+void OutputDirectory::stage_current_files(const std::vector<std::string>& except) {
+  const fs::path current = fs::path(state_) / current_link;
+  std::error_code error;
+  if (!fs::is_directory(current, error))
+    throw UserError(path_ + " holds no caprisk results yet (run caprisk run --out " + path_ +
+                    " first)");
+  std::vector<std::string> names;
+  for (const auto& entry : fs::recursive_directory_iterator(current))
+    if (entry.is_regular_file())
+      names.push_back(fs::relative(entry.path(), current).generic_string());
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : names) {
+    const std::string entry = name.substr(0, name.find('/'));
+    if (std::find(except.begin(), except.end(), entry) != except.end()) continue;
+    std::ifstream in(current / name, std::ios::binary);
+    std::stringstream content;
+    content << in.rdbuf();
+    if (!in) throw RuntimeFailure("cannot read " + (current / name).string());
+    stage(name, content.str());
+  }
 }
 
 std::string OutputDirectory::current_summary() const {

@@ -39,6 +39,11 @@ class OutputDirectory {
   const std::string& path() const { return path_; }
   /// The summary.json of the results in the folder now (empty when there are none).
   std::string current_summary() const;
+  /// The new run's folder, where stage() writes (for tools that read the staged files).
+  std::string staged_folder() const { return state_ + "/" + run_name_; }
+  /// Stages a copy of every file of the results in the folder now, but those whose top-level
+  /// entry is in `except` (a new version of the same run: caprisk report adds its page).
+  void stage_current_files(const std::vector<std::string>& except);
 
  private:
   void clean_up_after_killed_runs();

@@ -15,6 +15,7 @@
 #include "host/cuda/devices.h"
 #include "host/errors.h"
 #include "host/report/drivers.h"
+#include "host/report/report_page.h"
 #include "host/report/report.h"
 #include "host/config/overrides.h"
 #include "host/config/yaml_reader.h"
@@ -158,6 +159,9 @@ void RunSetup::finish_setup(bool announce) {
     spec_.static_bounds = static_bounds(scenario_);  // and its tail drivers, for drivers.csv
   }
   chunk_size(spec_, "cpu", options_.chunk_paths, scenario_.paths);  // refuses before any output
+  if (options_.report)  // before anything is simulated
+    if (const std::string missing = report_unavailable(); !missing.empty())
+      throw UserError("--report: " + missing);
   backend_ = choose_backend(options_.backend, device_, announce && !options_.quiet);
   threads_ = options_.threads > 0 ? options_.threads : omp_get_max_threads();
   chunk_ = chunk_size(spec_, backend_, options_.chunk_paths, scenario_.paths);
@@ -439,9 +443,14 @@ void RunSetup::write_outputs(OutputDirectory& out, const RunResults& all_results
     out.stage(folder + "targets.csv", targets_csv(*o.scenario, o.results));
   }
   if (stress_run) out.stage("stress_compare.csv", stress_compare_csv(s, results, outcomes));
+  // The page is drawn from the staged files alone, as caprisk report draws a folder later.
+  const auto stage_report = [&] {
+    if (options_.report) out.stage("report.html", draw_report(out.staged_folder()));
+  };
   // Invalid UTF-8 (a command-line path, say) is replaced, never a failure after the run.
   out.stage("summary.json",
             summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  stage_report();
   out.commit();
   if (!options_.quiet) {
     if (!options_.overrides.empty()) {

@@ -46,6 +46,7 @@ struct RunOptions {
   bool sensitivity = false;         ///< caprisk sensitivity: each static input pinned, paired
   bool force = false;               ///< --force: replace another run's results in --out
   double progress_every = 30;       ///< --progress-every: seconds between log lines (0: none)
+  bool report = false;              ///< --report: also write report.html
   double target_ci = 0;             ///< --target-ci: relative half-width wanted (0: none)
   std::uint64_t max_paths = 0;      ///< --max-paths: the most paths --target-ci may run
 };
