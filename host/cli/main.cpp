@@ -26,6 +26,7 @@
 #include "host/run/run.h"
 #include "host/run/shards.h"
 #include "host/report/report.h"
+#include "host/report/history.h"
 #include "host/report/report_page.h"
 #include "host/run/trace.h"
 #include "host/version.h"
@@ -53,6 +54,8 @@ const char* const usage_text =
     "  validate CONFIG        check a scenario config and print a summary\n"
     "  merge SHARDS...        combine the partial results of run --shard k/n\n"
     "  report DIR             draw DIR's tables and charts as one page, DIR/report.html\n"
+    "  history                list the runs in the run history (caprisk-runs.sqlite)\n"
+    "  diff A B | --last      what changed between two recorded runs, against their noise\n"
     "  devices                list CUDA devices, or say why there are none\n"
     "\n"
     "  caprisk --version      version and git commit\n"
@@ -269,6 +272,9 @@ po::options_description run_options(const char* title = "caprisk run CONFIG [opt
       "allow-no-supply", "run even when no supply can ever reach the sites")(
       "force", "replace the results of another run (other config, overrides, seed or paths) in --out")(
       "report", "also write report.html: charts and tables on one page (docs/REPORT.md)")(
+      "db", po::value<std::string>(),
+      "record the run in this SQLite run history (default: caprisk-runs.sqlite beside --out)")(
+      "no-db", "record nothing in a run history")(
       "progress-every", po::value<std::string>(),
       "when stderr is not a terminal, a progress line at most every SECONDS (default 30; 0: none)")(
       "quiet,q", "no headline table and no progress");
@@ -323,6 +329,9 @@ RunOptions parse_run_options(const po::variables_map& vm) {
   run.allow_no_supply = vm.count("allow-no-supply") > 0;
   run.force = vm.count("force") > 0;
   run.report = vm.count("report") > 0;
+  if (vm.count("db")) run.db_path = vm["db"].as<std::string>();
+  run.no_db = vm.count("no-db") > 0;
+  if (run.no_db && !run.db_path.empty()) throw UserError("--db and --no-db contradict each other");
   if (vm.count("progress-every")) {
     const std::string text = vm["progress-every"].as<std::string>();
     double seconds = -1;
@@ -541,6 +550,8 @@ int command_merge(const std::vector<std::string>& args) {
       "config", po::value<std::string>(), "the scenario file (default: the one the shards name)")(
       "threads", po::value<std::string>(), "CPU threads for the refining passes")(
       "force", "replace the results of another run in --out")(
+      "db", po::value<std::string>(), "the run history (default: caprisk-runs.sqlite beside --out)")(
+      "no-db", "record nothing in a run history")(
       "quiet,q", "no headline table");
   po::variables_map vm;
   if (!parse_arguments(args, options, "inputs", -1, vm)) return exit_ok;
@@ -553,6 +564,8 @@ int command_merge(const std::vector<std::string>& args) {
   if (vm.count("threads")) merge.threads = parse_threads(vm["threads"].as<std::string>());
   merge.quiet = vm.count("quiet") > 0;
   merge.force = vm.count("force") > 0;
+  if (vm.count("db")) merge.db_path = vm["db"].as<std::string>();
+  merge.no_db = vm.count("no-db") > 0;
   merge.command_line = "caprisk merge";
   for (const auto& a : args) merge.command_line += " " + a;
   return merge_shards(merge);
@@ -584,6 +597,67 @@ int command_report(const std::vector<std::string>& args) {
   return exit_ok;
 }
 
+/// The run history of history and diff: --db, else the default output folders' one.
+std::string history_file(const po::variables_map& vm) {
+  const std::string path =
+      vm.count("db") ? vm["db"].as<std::string>() : std::string("out/caprisk-runs.sqlite");
+  if (!std::filesystem::exists(path))
+    throw UserError("no run history at " + path +
+                    " (runs record into caprisk-runs.sqlite beside their --out folder; give "
+                    "--db FILE)");
+  return path;
+}
+
+int command_history(const std::vector<std::string>& args) {
+  po::options_description options("caprisk history [--db FILE] [--scenario NAME] [--limit N]");
+  options.add_options()("help,h", "show this help")(
+      "db", po::value<std::string>(), "the run history (default: out/caprisk-runs.sqlite)")(
+      "scenario", po::value<std::string>(), "only this scenario's runs")(
+      "limit", po::value<std::string>(), "the latest N runs (default 20)");
+  po::variables_map vm;
+  if (!parse_arguments(args, options, "none", 0, vm)) return exit_ok;
+  const int limit = vm.count("limit")
+                        ? static_cast<int>(parse_count(vm["limit"].as<std::string>(), "--limit", 1000000))
+                        : 20;
+  const RunHistory history(history_file(vm));
+  const auto runs =
+      history.runs(limit, vm.count("scenario") ? vm["scenario"].as<std::string>() : "");
+  std::printf("%5s  %-20s  %-22s %-11s %10s %12s  %-12s  %s\n", "run", "finished", "scenario",
+              "kind", "paths", "ALL GW-mo", "config", "overrides");
+  for (const HistoryRun& r : runs)
+    std::printf("%5lld  %-20s  %-22.22s %-11s %10llu %12.2f  %-12.12s  %s\n",
+                static_cast<long long>(r.id), r.finished_at.c_str(), r.scenario.c_str(),
+                r.kind.c_str(), static_cast<unsigned long long>(r.paths), r.all_gw_months_mean,
+                r.config_sha256.c_str(), r.overrides == "[]" ? "" : r.overrides.c_str());
+  if (runs.empty()) std::printf("(no runs recorded)\n");
+  return exit_ok;
+}
+
+int command_diff(const std::vector<std::string>& args) {
+  po::options_description options("caprisk diff RUN_A RUN_B | --last [--scenario NAME] [--db FILE]");
+  options.add_options()("help,h", "show this help")(
+      "db", po::value<std::string>(), "the run history (default: out/caprisk-runs.sqlite)")(
+      "last", "the two most recent runs of one scenario: what changed since last night")(
+      "scenario", po::value<std::string>(), "with --last: this scenario (default: the newest run's)");
+  po::variables_map vm;
+  if (!parse_arguments(args, options, "runs", -1, vm)) return exit_ok;
+  const std::vector<std::string> ids =
+      vm.count("runs") ? vm["runs"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  const RunHistory history(history_file(vm));
+  std::pair<std::int64_t, std::int64_t> pair;
+  if (vm.count("last")) {
+    if (!ids.empty()) throw UserError("diff: give two run IDs or --last, not both");
+    pair = history.last_two(vm.count("scenario") ? vm["scenario"].as<std::string>() : "");
+  } else {
+    if (ids.size() != 2)
+      throw UserError("diff: give two run IDs (caprisk history lists them), or --last");
+    pair = {static_cast<std::int64_t>(parse_count(ids[0], "a run ID", 1ULL << 62)),
+            static_cast<std::int64_t>(parse_count(ids[1], "a run ID", 1ULL << 62))};
+  }
+  std::cout << history.diff(pair.first, pair.second);
+  return exit_ok;
+}
+
 int dispatch(int argc, char** argv) {
   if (argc < 2) {
     std::cerr << usage_text;
@@ -608,9 +682,11 @@ int dispatch(int argc, char** argv) {
   if (command == "sensitivity") return command_sensitivity(rest);
   if (command == "trace") return command_trace(rest);
   if (command == "report") return command_report(rest);
+  if (command == "history") return command_history(rest);
+  if (command == "diff") return command_diff(rest);
   throw UserError("unknown command '" + command +
-                  "' (expected run, stress, sensitivity, trace, report, validate, merge or "
-                  "devices)");
+                  "' (expected run, stress, sensitivity, trace, report, history, diff, validate, "
+                  "merge or devices)");
 }
 
 }  // namespace

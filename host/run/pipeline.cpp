@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <filesystem>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -240,6 +241,11 @@ std::string utc_timestamp() {
 
 }  // namespace
 
+void RunSetup::open_history() const {
+  const std::string path = history_path(options_.db_path, options_.no_db, out_dir());
+  if (!path.empty()) history_ = std::make_unique<RunHistory>(path);
+}
+
 void RunSetup::refuse_other_results(const OutputDirectory& out, bool force) const {
   const std::string text = out.current_summary();
   if (text.empty() || force) return;
@@ -452,6 +458,23 @@ void RunSetup::write_outputs(OutputDirectory& out, const RunResults& all_results
             summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   stage_report();
   out.commit();
+  if (history_) {
+    std::vector<RecordedTables> tables;
+    if (!sensitivity_run) tables.push_back({"", &s, &results});
+    for (const StressOutcome& o : outcomes)
+      tables.push_back({o.stress->name, o.scenario, &o.results});
+    const char* kind = sensitivity_run ? "sensitivity" : stress_run ? "stress" : "run";
+    try {
+      const std::int64_t id = history_->record(summary, config_.text, kind,
+                                               std::filesystem::absolute(out.path()).string(),
+                                               tables);
+      if (!options_.quiet)
+        std::cerr << "caprisk: recorded as run " << id << " in " << history_->path() << "\n";
+    } catch (const std::exception& e) {
+      throw RuntimeFailure(std::string("the results are in ") + out.path() +
+                           ", but recording the run in its history failed: " + e.what());
+    }
+  }
   if (!options_.quiet) {
     if (!options_.overrides.empty()) {
       std::cout << "With";

@@ -15,6 +15,7 @@
 #include "host/config/flatten.h"
 #include "host/config/scenario.h"
 #include "host/io/output_files.h"
+#include "host/report/history.h"
 #include "host/reduce/results.h"
 #include "host/run/batch.h"
 #include "host/run/precision.h"
@@ -47,6 +48,8 @@ struct RunOptions {
   bool force = false;               ///< --force: replace another run's results in --out
   double progress_every = 30;       ///< --progress-every: seconds between log lines (0: none)
   bool report = false;              ///< --report: also write report.html
+  std::string db_path;              ///< --db: the run history (empty: beside --out)
+  bool no_db = false;               ///< --no-db: record nothing
   double target_ci = 0;             ///< --target-ci: relative half-width wanted (0: none)
   std::uint64_t max_paths = 0;      ///< --max-paths: the most paths --target-ci may run
 };
@@ -107,6 +110,9 @@ class RunSetup {
   /// count, unless `force`. Called before anything is simulated; a rerun of the same run, or a
   /// resumed one, replaces its own results.
   void refuse_other_results(const OutputDirectory& out, bool force) const;
+  /// Opens the run history the run will record into (--db, or beside --out; none with
+  /// --no-db), before anything is simulated, so that an unusable one is refused first.
+  void open_history() const;
 
   const RunOptions& options() const { return options_; }
   const ConfigSource& config() const { return config_; }
@@ -156,6 +162,7 @@ class RunSetup {
   ConfigSource config_;
   std::string config_sha256_;
   std::string identity_;
+  mutable std::unique_ptr<RunHistory> history_;
   Scenario scenario_;
   std::unique_ptr<FlatScenario> flat_;
   std::vector<Stress> stresses_;

@@ -81,6 +81,7 @@ int run_mpi(const RunOptions& options) {
     if (root) {
       out = std::make_unique<OutputDirectory>(setup.out_dir());
       setup.refuse_other_results(*out, options.force);
+      setup.open_history();
     }
     RunDetails details;
     std::string device_name;
@@ -215,6 +216,7 @@ int run_single(const RunOptions& options) {
     check_file_can_be_written(options.checkpoint_path, "--checkpoint");
   OutputDirectory out(setup.out_dir());  // locked for the whole run; refused early if unusable
   setup.refuse_other_results(out, options.force);
+  setup.open_history();
   RunDetails details;
   details.rank_devices = {setup.backend() == "cuda"
                               ? "cuda:" + std::to_string(setup.device())
@@ -316,9 +318,12 @@ int merge_shards(const MergeOptions& options) {
   run.sensitivity = first.sensitivity;
   run.only = first.stresses;
   run.force = options.force;
+  run.db_path = options.db_path;
+  run.no_db = options.no_db;
   const RunSetup setup(run, first.config_sha256, first.seed, first.paths);
   OutputDirectory out(setup.out_dir());
   setup.refuse_other_results(out, options.force);
+  setup.open_history();
 
   const ReductionSpec& spec = setup.spec();
   auto reducer = read_shard_state(by_index[0], spec);

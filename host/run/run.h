@@ -19,6 +19,8 @@ struct MergeOptions {
   int threads = 0;
   bool quiet = false;
   bool force = false;  ///< replace another run's results in --out
+  std::string db_path;  ///< --db (empty: beside --out)
+  bool no_db = false;
   std::string command_line;
 };
 
