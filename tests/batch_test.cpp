@@ -59,8 +59,9 @@ TEST(Batch, TablesAreByteIdenticalForAnyThreadsAndChunkSize) {
 
 TEST(Batch, ARunThatFitsThePilotSimulatesEveryPathOnce) {
   // 9000 paths of the default scenario (7 MB of outputs) are their own pilot: one pass for the
-  // tables and one for the tail drivers, both read from memory. 100000 paths (78 MB) are not:
-  // a 16384-path pilot, then two passes, the second finding the tables' ranks and the tails.
+  // tables and one for the tail drivers, both read from memory. 100000 paths (160 MB) are not,
+  // under a 64 MB --memory-budget: a 16384-path pilot, then two passes, the second finding the
+  // tables' ranks and the tails.
   TempDir dir;
   const std::string small = dir.file("small"), large = dir.file("large");
   ASSERT_EQ(run_caprisk(base_run(9000) + " --out " + small).exit_code, 0);
@@ -68,11 +69,25 @@ TEST(Batch, ARunThatFitsThePilotSimulatesEveryPathOnce) {
   EXPECT_NE(s.find("\"passes\": 2,"), std::string::npos) << s;
   EXPECT_NE(s.find("\"passes_read_the_pilot\": true"), std::string::npos) << s;
   EXPECT_NE(s.find("\"pilot_paths\": 9000"), std::string::npos) << s;
-  ASSERT_EQ(run_caprisk(base_run(100000) + " --out " + large).exit_code, 0);
+  ASSERT_EQ(run_caprisk(base_run(100000) + " --memory-budget 64M --out " + large).exit_code, 0);
   const std::string l = read_text(large + "/summary.json");
   EXPECT_NE(l.find("\"passes\": 2,"), std::string::npos) << l;
   EXPECT_NE(l.find("\"passes_read_the_pilot\": false"), std::string::npos) << l;
   EXPECT_NE(l.find("\"pilot_paths\": 16384"), std::string::npos) << l;
+  // Under the default budget (a quarter of RAM) the same run is kept whole: one simulation,
+  // the same bytes.
+  const std::string whole = dir.file("whole");
+  ASSERT_EQ(run_caprisk(base_run(100000) + " --out " + whole).exit_code, 0);
+  const std::string w = read_text(whole + "/summary.json");
+  EXPECT_NE(w.find("\"passes_read_the_pilot\": true"), std::string::npos) << w;
+  EXPECT_NE(w.find("\"pilot_paths\": 100000"), std::string::npos) << w;
+  EXPECT_EQ(read_text(whole + "/percentiles.csv"), read_text(large + "/percentiles.csv"));
+  EXPECT_EQ(read_text(whole + "/drivers.csv"), read_text(large + "/drivers.csv"));
+  for (const char* bad : {"--memory-budget -1", "--memory-budget 4X", "--memory-budget lots"}) {
+    const auto r = run_caprisk(base_run(1000) + " " + bad + " --out " + dir.file("bad"));
+    EXPECT_EQ(r.exit_code, 2) << bad;
+    EXPECT_NE(r.output.find("--memory-budget expects a size in bytes"), std::string::npos) << r.output;
+  }
 }
 
 /// Starts `caprisk ARGS` in the background (stdout and stderr to /dev/null); returns its pid.

@@ -154,6 +154,20 @@ TEST(Streaming, AWrongPilotCostsPassesNotExactness) {
   expect_same_tables(reducer.results(), expected, 1e-12);
 }
 
+TEST(Streaming, APilotLargerThanTheBinBudgetStillPlacesBinsAndStaysExact) {
+  // A whole run as its pilot (--memory-budget) with few root bins: the pilot's own coarse
+  // edges alone used to exceed the budget, leaving no room, and a lone gap in a wanted
+  // rank's window then divided by zero. Now they take at most half the budget.
+  const RunResults expected = full_sort(default_scenario(30000), 2);
+  testing::Simulation sim(default_scenario(30000), 2);
+  StreamingReducer reducer(sim.flat->reduction_spec(), sim.scenario.paths, {64, 16, 32});
+  const std::vector<double> pilot = first_paths(sim, 30000);
+  reducer.place_root_bins(pilot.data(), 30000, 30000);
+  for (int c = 0; c < sim.layout().value_count(); ++c) EXPECT_LE(reducer.root(c).bins, 64);
+  stream(sim, reducer, 30000, 2);
+  expect_same_tables(reducer.results(), expected, 1e-12);
+}
+
 TEST(Streaming, AValueThePilotSawTwiceGetsABinOfItsOwn) {
   testing::Simulation sim(default_scenario(20000), 2);
   StreamingReducer reducer(sim.flat->reduction_spec(), sim.scenario.paths);

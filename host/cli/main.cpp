@@ -3,6 +3,7 @@
 #include <boost/program_options.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <filesystem>
@@ -272,6 +273,9 @@ po::options_description run_options(const char* title = "caprisk run CONFIG [opt
       "allow-no-supply", "run even when no supply can ever reach the sites")(
       "force", "replace the results of another run (other config, overrides, seed or paths) in --out")(
       "report", "also write report.html: charts and tables on one page (docs/REPORT.md)")(
+      "memory-budget", po::value<std::string>(),
+      "keep a run whose outputs fit in BYTES (4G, 512M, ...) in memory: one simulation "
+      "(default: a quarter of RAM; 0: always stream)")(
       "db", po::value<std::string>(),
       "record the run in this SQLite run history (default: caprisk-runs.sqlite beside --out)")(
       "no-db", "record nothing in a run history")(
@@ -280,6 +284,24 @@ po::options_description run_options(const char* title = "caprisk run CONFIG [opt
       "quiet,q", "no headline table and no progress");
   add_override_options(options);
   return options;
+}
+
+/// A size in bytes: a whole number with an optional K, M, G or T (powers of 1024).
+std::uint64_t parse_bytes(const std::string& text, const std::string& what) {
+  std::uint64_t value = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  int shift = 0;
+  if (ec == std::errc() && ptr + 1 == end) {
+    const char unit = static_cast<char>(std::toupper(static_cast<unsigned char>(*ptr)));
+    shift = unit == 'K' ? 10 : unit == 'M' ? 20 : unit == 'G' ? 30 : unit == 'T' ? 40 : -1;
+  } else if (ec != std::errc() || ptr != end) {
+    shift = -1;
+  }
+  if (shift < 0 || text.empty() || (shift > 0 && value > (std::uint64_t{1} << (63 - shift))))
+    throw UserError(what + " expects a size in bytes, such as 8G, 512M or 1000000 (0: always "
+                    "stream), got '" + text + "'");
+  return value << shift;
 }
 
 /// --seed: any whole number in [0, 2^64 - 1].
@@ -329,6 +351,7 @@ RunOptions parse_run_options(const po::variables_map& vm) {
   run.allow_no_supply = vm.count("allow-no-supply") > 0;
   run.force = vm.count("force") > 0;
   run.report = vm.count("report") > 0;
+  if (vm.count("memory-budget")) run.memory_budget = parse_bytes(vm["memory-budget"].as<std::string>(), "--memory-budget");
   if (vm.count("db")) run.db_path = vm["db"].as<std::string>();
   run.no_db = vm.count("no-db") > 0;
   if (run.no_db && !run.db_path.empty()) throw UserError("--db and --no-db contradict each other");

@@ -46,21 +46,25 @@ std::vector<double> pilot_edges(const std::vector<double>& sorted,
   for (const auto& [first, last] : windows)
     for (std::size_t j = first; j < last && j + 1 < m; ++j)
       if (sorted[j] < sorted[j + 1]) gaps.push_back(j);
-  const std::size_t coarse = (m + 63) / 64;
+  // Every stride-th value: every 64th, or sparser when the pilot is large (a whole run kept in
+  // memory) so that these take at most half the budget and the wanted ranks keep their room.
+  const std::size_t stride = std::max<std::size_t>(64, (2 * m + budget - 1) / std::max<std::size_t>(1, budget));
+  const std::size_t coarse = (m + stride - 1) / stride;
   const std::size_t fixed = coarse + 2 * atoms.size();
   const std::size_t room = budget > fixed ? budget - fixed : 0;
   // k parts per gap; with more gaps than room, every step-th gap's left end only.
   const std::size_t parts = gaps.empty() ? 1 : std::max<std::size_t>(1, room / gaps.size());
+  // (No room at all: no gap's edges; the coarse ones and the atoms still place the bins.)
   const std::size_t step = gaps.empty() || room >= gaps.size()
                                ? 1
-                               : (gaps.size() + room - 1) / std::max<std::size_t>(1, room);
+                               : room == 0 ? gaps.size() : (gaps.size() + room - 1) / room;
   edges.reserve(fixed + gaps.size() * parts / step + 1);
-  for (std::size_t j = 0; j < m; j += 64) edges.push_back(sorted[j]);
+  for (std::size_t j = 0; j < m; j += stride) edges.push_back(sorted[j]);
   for (double atom : atoms) {
     edges.push_back(atom);
     edges.push_back(std::nextafter(atom, infinity));
   }
-  for (std::size_t g = 0; g < gaps.size(); g += step) {
+  for (std::size_t g = 0; room > 0 && g < gaps.size(); g += step) {
     const double a = sorted[gaps[g]], b = sorted[gaps[g] + 1];
     edges.push_back(a);
     for (std::size_t i = 1; i < parts; ++i)

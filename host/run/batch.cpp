@@ -138,6 +138,12 @@ CheckpointContents parse_checkpoint(
   return saved;
 }
 
+std::uint64_t default_memory_budget() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page <= 0) return std::uint64_t{1} << 30;
+  return static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page) / 4;
+}
+
 PathSource single_source(const FlatScenario& flat, std::uint64_t seed, int threads,
                          ChunkSimulator simulate) {
   PathSource source;
@@ -272,12 +278,13 @@ RunResults run_batch(const Scenario& scenario, const PathSource& source,
 
 namespace {
 
-/// Paths the pilot simulates: the whole run when its outputs fit in 64 MB (a run that small
+/// Paths the pilot simulates: the whole run when its outputs fit in `whole_run_bytes` (the run
 /// then costs one simulation), else pilot_paths, and never more than 256 MB of outputs.
-std::uint64_t pilot_path_count(std::uint64_t paths, const ReductionSpec& spec) {
+std::uint64_t pilot_path_count(std::uint64_t paths, const ReductionSpec& spec,
+                               std::uint64_t whole_run_bytes) {
   if (spec.quantile_cells() == 0) return 0;  // no bins to place
-  const auto bytes_per_path = static_cast<std::uint64_t>(spec.bytes_per_path());
-  if (paths <= (std::uint64_t{64} << 20) / bytes_per_path) return paths;
+  const auto bytes_per_path = static_cast<std::uint64_t>(spec.bytes_per_path()) + 1;
+  if (paths <= whole_run_bytes / bytes_per_path) return paths;
   // At most 256 MB of pilot outputs, like a chunk: a layout of many cells gets fewer pilot
   // paths (coarser bins, perhaps a pass more), never a memory spike.
   const std::uint64_t affordable =
@@ -292,7 +299,7 @@ std::unique_ptr<StreamingReducer> fresh_reducer(std::uint64_t paths, const PathS
   const ReductionSpec& spec = source.spec;
   auto reducer = std::make_unique<StreamingReducer>(spec, paths, limits_for(spec));
   PathOutputs outputs;
-  outputs.count = pilot_path_count(paths, spec);
+  outputs.count = pilot_path_count(paths, spec, source.whole_run_bytes);
   outputs.values.resize(static_cast<std::size_t>(output_columns(spec)) * outputs.count);
   outputs.codes.resize(static_cast<std::size_t>(spec.code_cells()) * outputs.count);
   source.pilot(0, outputs.count,

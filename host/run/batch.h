@@ -71,7 +71,14 @@ struct PathSource {
   ChunkSimulator pilot;
   /// The run's backend (the CPU model, or the CUDA backend copying chunks back).
   ChunkSimulator simulate;
+  /// A run whose outputs fit in this many bytes is its own pilot: every path simulated once
+  /// and kept in memory, the passes reading them there (--memory-budget on the CPU backend in
+  /// one process; ranks, shards and the GPU keep the 64 MB that costs nothing).
+  std::uint64_t whole_run_bytes = std::uint64_t{64} << 20;
 };
+
+/// --memory-budget's default: a quarter of the machine's physical memory (docs/PERFORMANCE.md).
+std::uint64_t default_memory_budget();
 
 /// The source of one flattened scenario: its own spec, the CPU model with `threads` for the
 /// pilot, and `simulate` for the chunks.

@@ -323,6 +323,7 @@ PathSource RunSetup::path_source(std::string& device_name) const {
   if (stresses_.empty()) {
     PathSource source = single_source(*flat_, scenario_.seed, threads_, simulator(*flat_, device_name));
     source.spec = spec_;  // the scenario's own, with the worst paths to keep
+    source.whole_run_bytes = whole_run_bytes();
     return source;
   }
   std::vector<ChunkSimulator> pilots;
@@ -337,7 +338,16 @@ PathSource RunSetup::path_source(std::string& device_name) const {
   source.spec = spec_;
   source.pilot = stacked_simulator(std::move(pilots), spec_);
   source.simulate = stacked_simulator(std::move(backends), spec_);
+  source.whole_run_bytes = whole_run_bytes();
   return source;
+}
+
+std::uint64_t RunSetup::whole_run_bytes() const {
+  // The pilot is the CPU model in this process: only a CPU run in one process gains by
+  // keeping its whole run (ranks and shards would have rank 0 simulate it all alone; the GPU
+  // would simulate it again).
+  if (backend_ != "cpu" || options_.shard_count > 0) return PathSource{}.whole_run_bytes;
+  return options_.memory_budget.value_or(default_memory_budget());
 }
 
 BatchOptions RunSetup::batch_options() const {
@@ -412,6 +422,7 @@ void RunSetup::write_outputs(OutputDirectory& out, const RunResults& all_results
         {"peak_kept_values", details.peak_kept_values},
         {"pilot_paths", details.pilot_paths},
         {"passes_read_the_pilot", details.passes_read_the_pilot},
+        {"memory_budget_bytes", whole_run_bytes()},
         {"device", details.device},
         {"device_name", details.device_name},
         {"reduced_on_device", details.reduced_on_device},

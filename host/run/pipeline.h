@@ -48,6 +48,9 @@ struct RunOptions {
   bool force = false;               ///< --force: replace another run's results in --out
   double progress_every = 30;       ///< --progress-every: seconds between log lines (0: none)
   bool report = false;              ///< --report: also write report.html
+  /// --memory-budget: a run whose outputs fit is kept in memory and simulated once (CPU, one
+  /// process); 0: default_memory_budget().
+  std::optional<std::uint64_t> memory_budget;
   std::string db_path;              ///< --db: the run history (empty: beside --out)
   bool no_db = false;               ///< --no-db: record nothing
   double target_ci = 0;             ///< --target-ci: relative half-width wanted (0: none)
@@ -113,6 +116,8 @@ class RunSetup {
   /// Opens the run history the run will record into (--db, or beside --out; none with
   /// --no-db), before anything is simulated, so that an unusable one is refused first.
   void open_history() const;
+  /// The most bytes of outputs a run keeps in memory to simulate once (PathSource).
+  std::uint64_t whole_run_bytes() const;
 
   const RunOptions& options() const { return options_; }
   const ConfigSource& config() const { return config_; }

@@ -85,7 +85,8 @@ int run_mpi(const RunOptions& options) {
     }
     RunDetails details;
     std::string device_name;
-    const PathSource source = setup.path_source(device_name);
+    PathSource source = setup.path_source(device_name);
+    source.whole_run_bytes = PathSource{}.whole_run_bytes;  // rank 0 must not simulate it all
     details.rank_devices = gather_to_root(
         setup.backend() == "cuda" ? "cuda:" + std::to_string(device) + " " + device_name
                                   : "cpu:" + std::to_string(setup.threads()) + " threads",
