@@ -65,5 +65,25 @@ TEST(Mpi, AFailingRankFailsTheJobWithItsMessage) {
 #endif
 }
 
+TEST(Mpi, AnErrorEveryRankHitsIsPrintedOnceWithoutAbortNoise) {
+#ifndef CAPRISK_MPIEXEC
+  GTEST_SKIP() << "this build has no MPI (CAPRISK_MPI=OFF or no MPI found)";
+#else
+  TempDir dir;
+  const auto r = mpirun(3, "run " + source_path("configs/minimal.yaml") +
+                               " --paths 2000 --quiet --set scenario.percentiles=[50,200] --out " +
+                               dir.path + "/out");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  const std::string message = "must be in [0, 100], got 200";
+  const auto first = r.output.find(message);
+  ASSERT_NE(first, std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find(message, first + 1), std::string::npos) << "printed more than once:\n"
+                                                                   << r.output;
+  EXPECT_NE(r.output.find("caprisk: rank 0 of 3: error: "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("(and 2 other rank(s) failed)"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("MPI_ABORT"), std::string::npos) << r.output;
+#endif
+}
+
 }  // namespace
 }  // namespace caprisk

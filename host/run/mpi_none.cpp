@@ -22,6 +22,11 @@ void MpiWorld::abort(int code) const {
   std::exit(code);
 }
 
+int agree_on_failure(const MpiWorld&, int code, const std::string& message) {
+  if (code != 0) std::cerr << "caprisk: error: " << message << "\n";
+  return code;
+}
+
 std::vector<std::string> gather_to_root(const std::string& text, const MpiWorld&) {
   return {text};
 }

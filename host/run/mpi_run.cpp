@@ -74,6 +74,28 @@ void MpiWorld::abort(int code) const {
   std::exit(code);
 }
 
+int agree_on_failure(const MpiWorld& world, int code, const std::string& message) {
+  int worst = 0;
+  MPI_Allreduce(&code, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  if (worst == 0) return 0;
+  const int mine = code != 0 ? world.rank() : world.size();
+  int first = 0, failed = 0;
+  const int one = code != 0 ? 1 : 0;
+  MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  MPI_Allreduce(&one, &failed, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+  std::string text = message;
+  if (first != 0) {
+    if (world.rank() == first) send_bytes(message, 0);
+    if (world.rank() == 0) text = receive_bytes(first);
+  }
+  if (world.rank() == 0) {
+    std::cerr << "caprisk: rank " << first << " of " << world.size() << ": error: " << text;
+    if (failed > 1) std::cerr << " (and " << failed - 1 << " other rank(s) failed)";
+    std::cerr << "\n";
+  }
+  return worst;
+}
+
 std::vector<std::string> gather_to_root(const std::string& text, const MpiWorld& world) {
   std::vector<std::string> all;
   if (world.rank() != 0) {

@@ -34,6 +34,13 @@ class MpiWorld {
   int local_rank_ = 0;
 };
 
+/// After a phase every rank goes through (the setup): each rank's exit code (0: it went well)
+/// and message; returns the largest code, the same on every rank. When it is not 0, rank 0
+/// alone prints the lowest failing rank's message, prefixed "rank r of R" (with how many
+/// other ranks failed), so that R copies of one config error never interleave, and every rank
+/// can end through MPI_Finalize instead of an abort's noise.
+int agree_on_failure(const MpiWorld& world, int code, const std::string& message);
+
 /// Every rank's `text` at rank 0 (in rank order; empty elsewhere), e.g. the devices used.
 std::vector<std::string> gather_to_root(const std::string& text, const MpiWorld& world);
 

@@ -69,20 +69,39 @@ int run_shard(const RunSetup& setup) {
 int run_mpi(const RunOptions& options) {
   const MpiWorld world;
   const bool root = world.rank() == 0;
-  try {
-    if (!options.checkpoint_path.empty() || options.shard_count > 0)
-      throw UserError("--checkpoint and --shard do not combine with MPI ranks");
-    const auto started = std::chrono::steady_clock::now();
-    const DeviceReport devices = query_devices();
-    const int device =
-        devices.devices.empty() ? 0 : world.local_rank() % static_cast<int>(devices.devices.size());
-    const RunSetup setup(options, device, root);
-    std::unique_ptr<OutputDirectory> out;
-    if (root) {
-      out = std::make_unique<OutputDirectory>(setup.out_dir());
-      setup.refuse_other_results(*out, options.force);
-      setup.open_history();
+  const auto started = std::chrono::steady_clock::now();
+  // The setup, which every rank does alike: its errors (a config error, most often) are
+  // agreed on and printed once, and every rank ends cleanly.
+  std::unique_ptr<RunSetup> made;
+  std::unique_ptr<OutputDirectory> out;
+  int device = 0;
+  {
+    int code = 0;
+    std::string message;
+    try {
+      if (!options.checkpoint_path.empty() || options.shard_count > 0)
+        throw UserError("--checkpoint and --shard do not combine with MPI ranks");
+      const DeviceReport devices = query_devices();
+      device = devices.devices.empty()
+                   ? 0
+                   : world.local_rank() % static_cast<int>(devices.devices.size());
+      made = std::make_unique<RunSetup>(options, device, root);
+      if (root) {
+        out = std::make_unique<OutputDirectory>(made->out_dir());
+        made->refuse_other_results(*out, options.force);
+        made->open_history();
+      }
+    } catch (const UserError& error) {
+      code = 2;
+      message = error.what();
+    } catch (const std::exception& error) {
+      code = 1;
+      message = error.what();
     }
+    if (const int worst = agree_on_failure(world, code, message); worst != 0) return worst;
+  }
+  const RunSetup& setup = *made;
+  try {
     RunDetails details;
     std::string device_name;
     PathSource source = setup.path_source(device_name);
