@@ -65,6 +65,23 @@ TEST(Mpi, AFailingRankFailsTheJobWithItsMessage) {
 #endif
 }
 
+TEST(Mpi, OnlyRankZeroReportsProgressOneLineAPass) {
+#ifndef CAPRISK_MPIEXEC
+  GTEST_SKIP() << "this build has no MPI (CAPRISK_MPI=OFF or no MPI found)";
+#else
+  TempDir dir;
+  const auto r = mpirun(3, "run " + source_path("configs/minimal.yaml") +
+                               " --paths 30000 --threads 1 --out " + dir.path + "/out");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const std::string line : {"caprisk: pass 1 of 2 done on 3 ranks: 30000 paths in ",
+                                 "caprisk: pass 2 of 2 done on 3 ranks: 30000 paths in "}) {
+    const auto at = r.output.find(line);
+    ASSERT_NE(at, std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find(line, at + 1), std::string::npos) << "more than one rank printed";
+  }
+#endif
+}
+
 TEST(Mpi, AnErrorEveryRankHitsIsPrintedOnceWithoutAbortNoise) {
 #ifndef CAPRISK_MPIEXEC
   GTEST_SKIP() << "this build has no MPI (CAPRISK_MPI=OFF or no MPI found)";

@@ -31,7 +31,7 @@ std::vector<std::string> gather_to_root(const std::string& text, const MpiWorld&
   return {text};
 }
 
-RunResults run_mpi_batch(std::uint64_t, const PathSource&, std::uint64_t, int, const MpiWorld&,
+RunResults run_mpi_batch(std::uint64_t, const PathSource&, std::uint64_t, bool, int, const MpiWorld&,
                          BatchReport&) {
   throw RuntimeFailure("internal: MPI run in a build without MPI");
 }

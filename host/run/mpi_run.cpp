@@ -2,6 +2,9 @@
 
 #include <mpi.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
@@ -108,6 +111,7 @@ std::vector<std::string> gather_to_root(const std::string& text, const MpiWorld&
 }
 
 RunResults run_mpi_batch(std::uint64_t paths, const PathSource& source, std::uint64_t chunk_paths,
+                         bool announce,
                          int threads, const MpiWorld& world, BatchReport& report) {
   const ReductionSpec& spec = source.spec;
   const auto [begin, end] = shard_range(paths, static_cast<std::uint64_t>(world.rank()),
@@ -124,15 +128,30 @@ RunResults run_mpi_batch(std::uint64_t paths, const PathSource& source, std::uin
   }
   broadcast_bytes(placed);
   if (world.rank() != 0) reducer = deserialize(placed, spec);
+  const auto started = std::chrono::steady_clock::now();
   for (;;) {
+    const auto pass_started = std::chrono::steady_clock::now();
     pass_over_range(*reducer, begin, end, chunk_paths, threads, source.simulate);
     std::string state;
     int finished = 0;
     if (world.rank() == 0) {
       for (int r = 1; r < world.size(); ++r)
         reducer->merge_pass(*deserialize(receive_bytes(r), spec));
+      const int pass = reducer->pass();
       finished = reducer->finish_pass() ? 1 : 0;
       report.peak_kept_values = std::max(report.peak_kept_values, reducer->kept_values());
+      if (announce) {  // rank 0 alone: one line a pass, whole lines for a log
+        const auto now = std::chrono::steady_clock::now();
+        // Passes expected: this one when it was the last, else at least one more.
+        const int expected = finished ? pass : std::max(pass + 1, 2);
+        std::fprintf(stderr,
+                     "caprisk: pass %d of %d done on %d ranks: %llu paths in %.0f s (%.0f s so "
+                     "far)\n",
+                     pass, expected, world.size(),
+                     static_cast<unsigned long long>(paths),
+                     std::chrono::duration<double>(now - pass_started).count(),
+                     std::chrono::duration<double>(now - started).count());
+      }
       if (!finished) state = serialize(*reducer);
     } else {
       send_bytes(serialize(*reducer), 0);

@@ -45,8 +45,9 @@ int agree_on_failure(const MpiWorld& world, int code, const std::string& message
 std::vector<std::string> gather_to_root(const std::string& text, const MpiWorld& world);
 
 /// Runs every pass over this rank's path range, combining the ranks' states after each pass.
-/// Rank 0 returns the tables; the other ranks return empty results.
+/// Rank 0 returns the tables, and with `announce` prints one progress line a pass; the other
+/// ranks return empty results and print nothing.
 RunResults run_mpi_batch(std::uint64_t paths, const PathSource& source, std::uint64_t chunk_paths,
-                         int threads, const MpiWorld& world, BatchReport& report);
+                         bool announce, int threads, const MpiWorld& world, BatchReport& report);
 
 }  // namespace caprisk

@@ -113,6 +113,7 @@ int run_mpi(const RunOptions& options) {
     BatchReport report;
     const auto simulation_started = std::chrono::steady_clock::now();
     const RunResults results = run_mpi_batch(setup.scenario().paths, source, setup.chunk_paths(),
+                                             !options.quiet && options.progress_every > 0,
                                              setup.threads(), world, report);
     if (!root) return 0;
     details.take(report);
