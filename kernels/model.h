@@ -199,46 +199,79 @@ CAPRISK_HD inline std::uint8_t binding_constraint(double room, double supply, do
   return binding_funding;
 }
 
-/// Simulates path `path` and writes its outputs (docs/MODEL.md, "Outputs of one path").
-/// `trace`, when given, receives the month-by-month detail (host-side tests and tools).
-CAPRISK_DEVICE inline void simulate_path(const ScenarioView& s, std::uint64_t seed,
-                                         std::uint64_t path, const PathOutput& out,
-                                         const PathTrace* trace = nullptr) {
+/// A path's static draws: the copula factors, then the program's, each supplier's, each deal's
+/// and each site's inputs, each part from its own stream.
+CAPRISK_DEVICE inline void sample_statics(const ScenarioView& s, std::uint64_t seed,
+                                          std::uint64_t path, FactorUniforms& factors,
+                                          PathStatics& d) {
+  sample_factors(s.copula, seed, path, factors);
+  d.program = sample_program(s.program, seed, path, factors);
+  for (int k = 0; k < s.supplier_count; ++k)
+    d.suppliers[k] = sample_supplier(s.suppliers[k], d.program, seed, path, factors);
+  for (int i = 0; i < s.deal_count; ++i)
+    d.deals[i] = sample_deal(s.deals[i], s.points, seed, path, factors);
+  for (int i = 0; i < s.site_count; ++i) d.sites[i] = sample_site(s.sites[i], seed, path, factors);
+}
+
+/// Draws again, from scenario `s`, the part of a path's static draws that static column
+/// `column` (StaticColumns) belongs to: the program's (and every supplier's, which follow it),
+/// one supplier's, one deal's or one site's. Every part has its own stream, so when `s` is the
+/// path's scenario with that one input pinned, `d` becomes exactly what `s` draws: a
+/// sensitivity run draws each path once and redraws one part per variant.
+CAPRISK_DEVICE inline void redraw_part(const ScenarioView& s, std::uint64_t seed,
+                                       std::uint64_t path, const FactorUniforms& factors,
+                                       int column, PathStatics& d) {
+  const StaticColumns columns{s.supplier_count, s.deal_count, s.site_count};
+  if (column < columns.supplier(0)) {
+    d.program = sample_program(s.program, seed, path, factors);
+    for (int k = 0; k < s.supplier_count; ++k)
+      d.suppliers[k] = sample_supplier(s.suppliers[k], d.program, seed, path, factors);
+  } else if (column < columns.deal(0)) {
+    const int k = (column - columns.supplier(0)) / StaticColumns::per_supplier;
+    d.suppliers[k] = sample_supplier(s.suppliers[k], d.program, seed, path, factors);
+  } else if (column < columns.site(0)) {
+    const int i = (column - columns.deal(0)) / StaticColumns::per_deal;
+    d.deals[i] = sample_deal(s.deals[i], s.points, seed, path, factors);
+  } else {
+    const int i = (column - columns.site(0)) / StaticColumns::per_site;
+    d.sites[i] = sample_site(s.sites[i], seed, path, factors);
+  }
+}
+
+/// Simulates path `path` from its static draws `draws` (sample_statics) and writes its
+/// outputs (docs/MODEL.md, "Outputs of one path"). `trace`, when given, receives the
+/// month-by-month detail (host-side tests and tools).
+CAPRISK_DEVICE inline void simulate_from_statics(const ScenarioView& s, std::uint64_t seed,
+                                                 std::uint64_t path, const PathStatics& draws,
+                                                 const PathOutput& out,
+                                                 const PathTrace* trace = nullptr) {
   constexpr int max_sites = ModelLimits::max_sites;
   constexpr int max_suppliers = ModelLimits::max_suppliers;
   constexpr int max_deals = ModelLimits::max_deals;
   const PathLayout layout{s.site_count, s.report_count, s.group_count};
 
-  FactorUniforms factors;
-  sample_factors(s.copula, seed, path, factors);
-  const ProgramInputs program = sample_program(s.program, seed, path, factors);
-
-  SupplierInputs suppliers[max_suppliers];
+  const ProgramInputs& program = draws.program;
+  const SupplierInputs* suppliers = draws.suppliers;
   DisruptionState disruptions[max_suppliers];
-  for (int k = 0; k < s.supplier_count; ++k)
-    suppliers[k] = sample_supplier(s.suppliers[k], program, seed, path, factors);
-
-  DealInputs deals[max_deals];
+  const DealInputs* deals = draws.deals;
   bool cancelled[max_deals];
   int next_tranche[max_deals];
   double received[max_deals];  // USD B received so far
   double charged[max_deals];   // GW charged so far (G_d)
   int installed_whole_gw[max_deals][installed_history_months];
   for (int d = 0; d < s.deal_count; ++d) {
-    deals[d] = sample_deal(s.deals[d], s.points, seed, path, factors);
     cancelled[d] = false;
     next_tranche[d] = 0;
     received[d] = 0.0;
     charged[d] = 0.0;
   }
 
-  SiteInputs sites[max_sites];
+  const SiteInputs* sites = draws.sites;
   double installed[max_sites];
   double site_shortfall[max_sites];  // this month's, for the groups
   double gw_months[max_sites];
   int on_target_month[max_sites];
   for (int i = 0; i < s.site_count; ++i) {
-    sites[i] = sample_site(s.sites[i], seed, path, factors);
     installed[i] = 0.0;
     gw_months[i] = 0.0;
     on_target_month[i] = -1;
@@ -453,6 +486,18 @@ CAPRISK_DEVICE inline void simulate_path(const ScenarioView& s, std::uint64_t se
       group_gw_months += gw_months[s.group_sites[k]];
     out.values[layout.group_gw_months(g) * out.stride] = group_gw_months;
   }
+}
+
+/// Simulates path `path` and writes its outputs (docs/MODEL.md, "Outputs of one path"):
+/// its static draws, then its months. `trace`, when given, receives the month-by-month
+/// detail (host-side tests and tools).
+CAPRISK_DEVICE inline void simulate_path(const ScenarioView& s, std::uint64_t seed,
+                                         std::uint64_t path, const PathOutput& out,
+                                         const PathTrace* trace = nullptr) {
+  FactorUniforms factors;
+  PathStatics draws;
+  sample_statics(s, seed, path, factors, draws);
+  simulate_from_statics(s, seed, path, draws, out, trace);
 }
 
 }  // namespace caprisk

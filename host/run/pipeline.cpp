@@ -316,8 +316,15 @@ PathSource RunSetup::path_source(std::string& device_name) const {
     source.pilot = [](std::uint64_t, std::uint64_t count, const PathOutput&) {
       CAPRISK_EXPECTS(count == 0, "a sensitivity run has no pilot");
     };
-    source.simulate =
-        sensitivity_simulator(simulator(*flat_, device_name), std::move(pinned), spec_);
+    if (backend_ == "cpu") {  // one draw of each path's statics for every variant
+      std::vector<const FlatScenario*> flats;
+      for (const auto& flat : pinned_flats_) flats.push_back(flat.get());
+      source.simulate = shared_draw_sensitivity_simulator(*flat_, std::move(flats), inputs_,
+                                                          scenario_.seed, threads_, spec_);
+    } else {
+      source.simulate =
+          sensitivity_simulator(simulator(*flat_, device_name), std::move(pinned), spec_);
+    }
     return source;
   }
   if (stresses_.empty()) {

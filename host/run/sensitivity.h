@@ -28,4 +28,13 @@ inline int sensitivity_block(std::size_t input, int k) { return static_cast<int>
 ChunkSimulator sensitivity_simulator(ChunkSimulator base, std::vector<ChunkSimulator> pinned,
                                      const ReductionSpec& spec);
 
+/// The same outputs on the CPU with the static draws shared: each path is drawn once from
+/// `base`, and each variant (`pinned` as above, of `inputs[i]`) redraws only the part of the
+/// draws that its input belongs to (kernels/model.h, redraw_part) before its months run.
+ChunkSimulator shared_draw_sensitivity_simulator(const FlatScenario& base,
+                                                 std::vector<const FlatScenario*> pinned,
+                                                 const std::vector<PinnedInput>& inputs,
+                                                 std::uint64_t seed, int threads,
+                                                 const ReductionSpec& spec);
+
 }  // namespace caprisk
