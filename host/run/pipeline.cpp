@@ -353,7 +353,10 @@ std::uint64_t RunSetup::whole_run_bytes() const {
   // The pilot is the CPU model in this process: only a CPU run in one process gains by
   // keeping its whole run (ranks and shards would have rank 0 simulate it all alone; the GPU
   // would simulate it again).
-  if (backend_ != "cpu" || options_.shard_count > 0) return PathSource{}.whole_run_bytes;
+  // A checkpointed run streams: its pilot is not checkpointed, so a whole run simulated as
+  // the pilot would lose everything to a kill before the first checkpoint.
+  if (backend_ != "cpu" || options_.shard_count > 0 || !options_.checkpoint_path.empty())
+    return PathSource{}.whole_run_bytes;
   return options_.memory_budget.value_or(default_memory_budget());
 }
 
