@@ -5,6 +5,8 @@
 #include <cuda_runtime.h>
 #include <curand.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "bench/bench_support.h"
@@ -22,6 +24,12 @@ namespace {
 bool have_gpu(benchmark::State& state) {
   const DeviceReport report = query_devices();
   if (report.devices.empty()) {
+    const char* required = std::getenv("CAPRISK_REQUIRE_GPU");
+    if (required != nullptr && std::string(required) == "1") {  // the GPU host: never skip
+      std::fprintf(stderr, "bench_cuda: no usable CUDA device (CAPRISK_REQUIRE_GPU=1): %s\n",
+                   report.why_none.c_str());
+      std::exit(1);
+    }
     state.SkipWithError(("no usable CUDA device: " + report.why_none).c_str());
     return false;
   }

@@ -18,8 +18,13 @@ class Gpu : public ::testing::Test {
  protected:
   void SetUp() override {
     const DeviceReport report = query_devices();
-    if (!cuda_backend_built()) GTEST_SKIP() << "no CUDA backend in this build";
-    if (report.devices.empty()) GTEST_SKIP() << "no usable CUDA device: " << report.why_none;
+    const std::string why = !cuda_backend_built() ? std::string("no CUDA backend in this build")
+                            : report.devices.empty()
+                                ? "no usable CUDA device: " + report.why_none
+                                : std::string();
+    if (why.empty()) return;
+    if (testing::gpu_required()) GTEST_FAIL() << why << " (CAPRISK_REQUIRE_GPU=1)";
+    GTEST_SKIP() << why;
   }
 };
 

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -37,8 +38,22 @@ inline std::string read_text(const std::string& path) {
   return out.str();
 }
 
+/// The source tree the tests read configs and goldens from: $CAPRISK_SOURCE_DIR when set (a
+/// bundle run elsewhere, such as the GPU host), else the tree the tests were built from.
+inline std::string source_root() {
+  const char* chosen = std::getenv("CAPRISK_SOURCE_DIR");
+  return chosen != nullptr && *chosen != '\0' ? chosen : CAPRISK_SOURCE_DIR;
+}
+
 inline std::string source_path(const std::string& relative) {
-  return std::string(CAPRISK_SOURCE_DIR) + "/" + relative;
+  return source_root() + "/" + relative;
+}
+
+/// CAPRISK_REQUIRE_GPU=1 (the GPU host's check): a test that would be skipped for want of a
+/// GPU fails instead, so that a missing driver cannot look green.
+inline bool gpu_required() {
+  const char* required = std::getenv("CAPRISK_REQUIRE_GPU");
+  return required != nullptr && std::string(required) == "1";
 }
 
 /// All paths of a scenario simulated on the CPU, kept for inspection.
