@@ -224,7 +224,7 @@ def drivers_chart(rows):
 
 def headline_table(pct, quantiles):
     rows = [r for r in pct if r["metric"] == "shortfall_gw"]
-    months = entities_months = []
+    months = []
     for r in rows:
         if r["month"] not in months:
             months.append(r["month"])
@@ -246,7 +246,6 @@ def headline_table(pct, quantiles):
     out.append("</tbody></table>")
     what = "P50 / P95 shortfall (GW)" if has else "mean shortfall (GW)"
     return "".join(out), what
-    del entities_months
 
 
 def provenance(summary):

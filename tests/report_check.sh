@@ -73,4 +73,11 @@ set +e
 message="$("$caprisk" report "$work/nowhere" 2>&1)"; status=$?
 set -e
 [ "$status" = 2 ] || fail "report of a missing folder exited $status: $message"
+# A folder of the user's own: refused, and left exactly as it was.
+mkdir "$work/mine" && echo "notes" >"$work/mine/notes.txt"
+set +e
+message="$("$caprisk" report "$work/mine" 2>&1)"; status=$?
+set -e
+[ "$status" = 2 ] || fail "report of a user's folder exited $status: $message"
+[ "$(ls -A "$work/mine")" = "notes.txt" ] || fail "report touched a user's folder: $(ls -A "$work/mine")"
 echo "all reports in $((SECONDS - start)) s"

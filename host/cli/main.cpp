@@ -605,6 +605,9 @@ int command_report(const std::vector<std::string>& args) {
   const std::string dir = vm["dir"].as<std::string>();
   if (!std::filesystem::is_directory(dir))
     throw UserError("report: " + dir + " is not a folder (give a run's --out folder)");
+  // Before taking the folder (which makes DIR/.caprisk): a user's own folder stays untouched.
+  if (!std::filesystem::exists(dir + "/summary.json"))
+    throw UserError("report: " + dir + " holds no caprisk results (no summary.json)");
   if (const std::string missing = report_unavailable(); !missing.empty())
     throw UserError("report: " + missing);
   const auto started = std::chrono::steady_clock::now();

@@ -31,28 +31,26 @@ DriverSums TailDriver::empty_sums() const {
   return sums;
 }
 
+void TailDriver::clear_pass() {
+  active_ = false;
+  atom_ = false;
+  chain_.clear();
+  above_ = empty_sums();
+  in_atom_ = empty_sums();
+  kept_values_ = {};
+  kept_features_ = {};
+}
+
 void TailDriver::reset() {
   resolved_ = false;
   result_ = empty_sums();
   threshold_ = 0;
-  active_ = false;
-  atom_ = false;
-  chain_.clear();
-  above_ = empty_sums();
-  in_atom_ = empty_sums();
-  kept_values_.clear();
-  kept_features_.clear();
+  clear_pass();
 }
 
 void TailDriver::plan(const HistogramNode& root, std::uint64_t rank, std::uint64_t most_kept) {
   if (resolved_) return;
-  active_ = false;
-  atom_ = false;
-  chain_.clear();
-  above_ = empty_sums();
-  in_atom_ = empty_sums();
-  kept_values_.clear();
-  kept_features_.clear();
+  clear_pass();
   const HistogramNode* node = &root;
   for (;;) {
     CAPRISK_EXPECTS(node->complete, "a tail's histogram planned before it was filled");
@@ -151,12 +149,7 @@ void TailDriver::finish(double t) {
   }
   threshold_ = t;
   resolved_ = true;
-  active_ = false;
-  chain_.clear();
-  above_ = empty_sums();
-  in_atom_ = empty_sums();
-  kept_values_ = {};
-  kept_features_ = {};
+  clear_pass();
 }
 
 void TailDriver::merge(const TailDriver& other) {

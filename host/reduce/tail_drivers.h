@@ -75,6 +75,8 @@ class TailDriver {
                 std::int64_t* into) const;
   void add_features(DriverSums& sums, const std::int64_t* f) const;
   DriverSums empty_sums() const;
+  /// Forgets the current pass's plan, sums and kept paths.
+  void clear_pass();
 
   int static_columns_;
   std::vector<int> sites_;  ///< the entity's sites

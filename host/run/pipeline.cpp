@@ -470,14 +470,11 @@ void RunSetup::write_outputs(OutputDirectory& out, const RunResults& all_results
     out.stage(folder + "targets.csv", targets_csv(*o.scenario, o.results));
   }
   if (stress_run) out.stage("stress_compare.csv", stress_compare_csv(s, results, outcomes));
-  // The page is drawn from the staged files alone, as caprisk report draws a folder later.
-  const auto stage_report = [&] {
-    if (options_.report) out.stage("report.html", draw_report(out.staged_folder()));
-  };
   // Invalid UTF-8 (a command-line path, say) is replaced, never a failure after the run.
   out.stage("summary.json",
             summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
-  stage_report();
+  // The page is drawn from the staged files alone, as caprisk report draws a folder later.
+  if (options_.report) out.stage("report.html", draw_report(out.staged_folder()));
   out.commit();
   if (history_) {
     std::vector<RecordedTables> tables;
