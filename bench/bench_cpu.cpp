@@ -9,6 +9,7 @@
 
 #include "bench/bench_support.h"
 #include "host/run/backend_cpu.h"
+#include "host/run/simd_batch.h"
 #include "host/config/config.h"
 #include "host/config/flatten.h"
 #include "host/reduce/results.h"
@@ -33,6 +34,66 @@ void BM_model_path(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 BENCHMARK(BM_model_path);
+
+/// The two halves of a path apart: its static draws (the beta inversions, the copula) ...
+void BM_model_statics(benchmark::State& state) {
+  const FlatScenario flat(default_scenario());
+  std::uint64_t path = 0;
+  FactorUniforms factors;
+  PathStatics draws;
+  for (auto _ : state) {
+    sample_statics(flat.view(), 1, path++, factors, draws);
+    benchmark::DoNotOptimize(&draws);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+BENCHMARK(BM_model_statics);
+
+/// ... and its months, from draws made once.
+void BM_model_months(benchmark::State& state) {
+  const FlatScenario flat(default_scenario());
+  const PathLayout layout = flat.layout();
+  std::vector<double> values(static_cast<std::size_t>(layout.value_count()));
+  std::vector<std::uint8_t> codes(static_cast<std::size_t>(layout.code_count()));
+  constexpr int kept = 64;
+  std::vector<PathStatics> draws(kept);
+  FactorUniforms factors;
+  for (int p = 0; p < kept; ++p) sample_statics(flat.view(), 1, p, factors, draws[p]);
+  std::uint64_t path = 0;
+  for (auto _ : state) {
+    simulate_from_statics(flat.view(), 1, path, draws[path % kept],
+                          PathOutput{values.data(), codes.data(), 1});
+    ++path;
+    benchmark::DoNotOptimize(values.data());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+BENCHMARK(BM_model_months);
+
+/// The months of a batch of paths on the SIMD target in use (CAPRISK_SIMD chooses another),
+/// per path: against BM_model_months, what the lanes buy.
+void BM_model_months_batch(benchmark::State& state) {
+  const FlatScenario flat(default_scenario());
+  const PathLayout layout = flat.layout();
+  const SimdTarget target = simd_target();
+  const auto lanes = static_cast<std::uint64_t>(target.lanes);
+  std::vector<double> values(static_cast<std::size_t>(layout.value_count()) * lanes);
+  std::vector<std::uint8_t> codes(static_cast<std::size_t>(layout.code_count()) * lanes);
+  constexpr std::uint64_t kept = 64;
+  std::vector<PathStatics> draws(kept);
+  FactorUniforms factors;
+  for (std::uint64_t p = 0; p < kept; ++p) sample_statics(flat.view(), 1, p, factors, draws[p]);
+  std::uint64_t first = 0;
+  for (auto _ : state) {
+    simulate_batch(flat.view(), 1, first, draws.data() + first % kept,
+                   PathOutput{values.data(), codes.data(), lanes});
+    first = (first + lanes) % (kept - max_batch_lanes);
+    benchmark::DoNotOptimize(values.data());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * lanes));
+  state.SetLabel(target.name + ", " + std::to_string(target.lanes) + " lanes");
+}
+BENCHMARK(BM_model_months_batch);
 
 /// Standard normals from a Philox stream through the inverse CDF, as the model draws them.
 void BM_rng_philox_normals(benchmark::State& state) {

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/copula.h"
 #include "kernels/distributions.h"
@@ -28,7 +29,7 @@ struct YieldCurveInputs {
   double mature;
   double tau_months;
   CAPRISK_HD double at(double t) const {
-    return mature - (mature - initial) * exp(-t / tau_months);
+    return mature - (mature - initial) * model_exp(-t / tau_months);
   }
 };
 
@@ -160,31 +161,45 @@ CAPRISK_DEVICE inline SiteInputs sample_site(const SiteParams& p, std::uint64_t 
   return in;
 }
 
-/// A supplier's one active disruption (merged events), O(1) state.
-struct DisruptionState {
-  double loss = 0.0;
-  int end_month = 0;  ///< first month without the loss
+/// The supplier's one active disruption (merged events) on each lane, O(1) state.
+template <int W>
+struct DisruptionLanes {
+  Real<W> loss;
+  Real<W> end_month;  ///< first month without the loss (a whole number)
 };
 
-/// Draws month `month`'s disruption event of one supplier and returns the loss in force.
-CAPRISK_DEVICE inline double disruption_loss(const SupplierParams& p, DisruptionState& state,
-                                             std::uint64_t seed, std::uint64_t path, int month) {
+/// Draws month `month[l]`'s disruption event of one supplier (stream key `key`) on every lane
+/// where `valid` is set, and returns the loss in force. The month's block is drawn for all lanes
+/// at once; an event (rare) is applied lane by lane. Months are whole numbers held in doubles.
+template <int W>
+CAPRISK_DEVICE inline Real<W> disruption_loss(const SupplierParams& p, DisruptionLanes<W>& state,
+                                              std::uint64_t key, const Pack<std::uint64_t, W>& path,
+                                              const Real<W>& month, const Mask<W>& valid) {
   if (p.disruption_probability > 0.0) {
-    double u[4];
-    monthly_uniforms(stream_key(seed, p.event_key), path, month, u);
-    if (u[0] < p.disruption_probability) {
-      const double loss = quantile(p.disruption_loss, u[1]);
-      const int months =
-          static_cast<int>(min_of(ceil(quantile(p.disruption_recovery_months, u[2])), 1.0e6));
-      if (months > 0) {
-        const bool active = month < state.end_month;
-        state.loss = active ? max_of(state.loss, loss) : loss;
-        state.end_month =
-            active && state.end_month > month + months ? state.end_month : month + months;
+    Pack<std::uint64_t, W> block;
+    for (int l = 0; l < W; ++l) block.v[l] = static_cast<std::uint64_t>(month.v[l]);
+    const PhiloxLanes<W> bits = philox_lanes<W>(key, path, block);
+    const Mask<W> event = valid & (uniforms(bits.word[0]) < p.disruption_probability);
+    if (any(event)) {
+      for (int l = 0; l < W; ++l) {
+        if (event.v[l] == 0) continue;
+        const double loss =
+            quantile(p.disruption_loss, bits_to_uniform(static_cast<std::uint32_t>(bits.word[1].v[l])));
+        const int months = static_cast<int>(min_of(
+            ceil(quantile(p.disruption_recovery_months,
+                          bits_to_uniform(static_cast<std::uint32_t>(bits.word[2].v[l])))),
+            1.0e6));
+        if (months > 0) {
+          const int m = static_cast<int>(month.v[l]);
+          const int end = static_cast<int>(state.end_month.v[l]);
+          const bool active = m < end;
+          state.loss.v[l] = active ? max_of(state.loss.v[l], loss) : loss;
+          state.end_month.v[l] = active && end > m + months ? end : m + months;
+        }
       }
     }
   }
-  return month < state.end_month ? state.loss : 0.0;
+  return select(month < state.end_month, state.loss, splat<W>(0.0));
 }
 
 /// Limits within this of the smallest (1 W) count as tied, so that binary rounding
@@ -238,254 +253,402 @@ CAPRISK_DEVICE inline void redraw_part(const ScenarioView& s, std::uint64_t seed
   }
 }
 
-/// Simulates path `path` from its static draws `draws` (sample_statics) and writes its
-/// outputs (docs/MODEL.md, "Outputs of one path"). `trace`, when given, receives the
-/// month-by-month detail (host-side tests and tools).
-CAPRISK_DEVICE inline void simulate_from_statics(const ScenarioView& s, std::uint64_t seed,
-                                                 std::uint64_t path, const PathStatics& draws,
-                                                 const PathOutput& out,
-                                                 const PathTrace* trace = nullptr) {
+/// A yield curve's static inputs on each lane.
+template <int W>
+struct YieldCurveLanes {
+  Real<W> initial;
+  Real<W> mature;
+  Real<W> tau_months;
+  /// YieldCurveInputs::at on each lane, the same operations.
+  CAPRISK_HD Real<W> at(const Real<W>& t) const {
+    return mature - (mature - initial) * exp_of(-t / tau_months);
+  }
+};
+
+template <int W, typename Field>
+CAPRISK_DEVICE inline Real<W> lanes_of(const PathStatics* draws, Field field) {
+  Real<W> r;
+  for (int l = 0; l < W; ++l) r.v[l] = field(draws[l]);
+  return r;
+}
+
+template <int W, typename Curve>
+CAPRISK_DEVICE inline YieldCurveLanes<W> curve_lanes(const PathStatics* draws, Curve curve) {
+  YieldCurveLanes<W> y;
+  for (int l = 0; l < W; ++l) {
+    const YieldCurveInputs& c = curve(draws[l]);
+    y.initial.v[l] = c.initial;
+    y.mature.v[l] = c.mature;
+    y.tau_months.v[l] = c.tau_months;
+  }
+  return y;
+}
+
+/// Writes one path's static draws into its PathOutput::statics columns (StaticColumns).
+CAPRISK_DEVICE inline void write_statics(const ScenarioView& s, const PathStatics& d, double* at,
+                                     std::uint64_t stride) {
+  const StaticColumns columns{s.supplier_count, s.deal_count, s.site_count};
+  const auto put = [&](int column, double value) { at[column * stride] = value; };
+  const auto put_curve = [&](int column, const YieldCurveInputs& y) {
+    put(column, y.initial);
+    put(column + 1, y.mature);
+    put(column + 2, y.tau_months);
+  };
+  put(0, d.program.program_share);
+  put(1, d.program.stacks_per_wafer);
+  put(2, d.program.stacks_per_accelerator);
+  put(3, d.program.kw_per_accelerator);
+  put(4, d.program.lead_time_months);
+  put(5, d.program.capex_per_gw);
+  put_curve(6, d.program.hbm_yield);
+  put_curve(9, d.program.package_yield);
+  for (int k = 0; k < s.supplier_count; ++k) {
+    put(columns.supplier(k), d.suppliers[k].ramp_delay_months);
+    put(columns.supplier(k) + 1, d.suppliers[k].capacity_factor);
+    put_curve(columns.supplier(k) + 2, d.suppliers[k].hbm_yield);
+  }
+  for (int i = 0; i < s.deal_count; ++i) {
+    put(columns.deal(i), d.deals[i].delay_months);
+    put(columns.deal(i) + 1, d.deals[i].closes ? 1.0 : 0.0);
+  }
+  for (int i = 0; i < s.site_count; ++i) {
+    put(columns.site(i), d.sites[i].build_rate_gw);
+    put(columns.site(i) + 1, d.sites[i].power_delay_months);
+    put(columns.site(i) + 2, d.sites[i].power_availability);
+    put(columns.site(i) + 3, d.sites[i].power_fails ? 1.0 : 0.0);
+  }
+}
+
+/// Simulates W paths in lock-step from their static draws (`draws[l]`, sample_statics, for
+/// path `path[l]`) and writes their outputs (docs/MODEL.md, "Outputs of one path"): lane l's
+/// go to column l of `out` (out.values + l, ...). Branches are masks: every lane does what
+/// the path alone would do, with the same operations in the same order, so its outputs are
+/// bit for bit those of W = 1. `trace`, when given, receives lane 0's month-by-month detail
+/// (host-side tests and tools; with W = 1).
+template <int W>
+CAPRISK_DEVICE inline void simulate_lanes(const ScenarioView& s, std::uint64_t seed,
+                                          const Pack<std::uint64_t, W>& path,
+                                          const PathStatics* draws, const PathOutput& out,
+                                          const PathTrace* trace = nullptr) {
+  using R = Real<W>;
+  using M = Mask<W>;
+  using I = Pack<int, W>;
   constexpr int max_sites = ModelLimits::max_sites;
   constexpr int max_suppliers = ModelLimits::max_suppliers;
   constexpr int max_deals = ModelLimits::max_deals;
   const PathLayout layout{s.site_count, s.report_count, s.group_count};
+  const std::uint64_t stride = out.stride;
 
-  const ProgramInputs& program = draws.program;
-  const SupplierInputs* suppliers = draws.suppliers;
-  DisruptionState disruptions[max_suppliers];
-  const DealInputs* deals = draws.deals;
-  bool cancelled[max_deals];
-  int next_tranche[max_deals];
-  double received[max_deals];  // USD B received so far
-  double charged[max_deals];   // GW charged so far (G_d)
-  int installed_whole_gw[max_deals][installed_history_months];
-  for (int d = 0; d < s.deal_count; ++d) {
-    cancelled[d] = false;
-    next_tranche[d] = 0;
-    received[d] = 0.0;
-    charged[d] = 0.0;
-  }
-
-  const SiteInputs* sites = draws.sites;
-  double installed[max_sites];
-  double site_shortfall[max_sites];  // this month's, for the groups
-  double gw_months[max_sites];
-  int on_target_month[max_sites];
-  for (int i = 0; i < s.site_count; ++i) {
-    installed[i] = 0.0;
-    gw_months[i] = 0.0;
-    on_target_month[i] = -1;
-  }
-  if (out.statics != nullptr) {
-    const StaticColumns columns{s.supplier_count, s.deal_count, s.site_count};
-    const std::uint64_t stride = out.stride;
-    const auto put = [&](int column, double value) { out.statics[column * stride] = value; };
-    const auto put_curve = [&](int column, const YieldCurveInputs& y) {
-      put(column, y.initial);
-      put(column + 1, y.mature);
-      put(column + 2, y.tau_months);
-    };
-    put(0, program.program_share);
-    put(1, program.stacks_per_wafer);
-    put(2, program.stacks_per_accelerator);
-    put(3, program.kw_per_accelerator);
-    put(4, program.lead_time_months);
-    put(5, program.capex_per_gw);
-    put_curve(6, program.hbm_yield);
-    put_curve(9, program.package_yield);
-    for (int k = 0; k < s.supplier_count; ++k) {
-      put(columns.supplier(k), suppliers[k].ramp_delay_months);
-      put(columns.supplier(k) + 1, suppliers[k].capacity_factor);
-      put_curve(columns.supplier(k) + 2, suppliers[k].hbm_yield);
-    }
-    for (int d = 0; d < s.deal_count; ++d) {
-      put(columns.deal(d), deals[d].delay_months);
-      put(columns.deal(d) + 1, deals[d].closes ? 1.0 : 0.0);
-    }
-    for (int i = 0; i < s.site_count; ++i) {
-      put(columns.site(i), sites[i].build_rate_gw);
-      put(columns.site(i) + 1, sites[i].power_delay_months);
-      put(columns.site(i) + 2, sites[i].power_availability);
-      put(columns.site(i) + 3, sites[i].power_fails ? 1.0 : 0.0);
-    }
-  }
+  if (out.statics != nullptr)
+    for (int l = 0; l < W; ++l) write_statics(s, draws[l], out.statics + l, stride);
   if (trace != nullptr && trace->statics != nullptr) {
     PathStatics& statics = *trace->statics;
-    statics.program = program;
-    for (int k = 0; k < s.supplier_count; ++k) statics.suppliers[k] = suppliers[k];
-    for (int d = 0; d < s.deal_count; ++d) statics.deals[d] = deals[d];
-    for (int i = 0; i < s.site_count; ++i) statics.sites[i] = sites[i];
+    statics.program = draws[0].program;
+    for (int k = 0; k < s.supplier_count; ++k) statics.suppliers[k] = draws[0].suppliers[k];
+    for (int d = 0; d < s.deal_count; ++d) statics.deals[d] = draws[0].deals[d];
+    for (int i = 0; i < s.site_count; ++i) statics.sites[i] = draws[0].sites[i];
   }
 
-  // Supply produced in month p arrives at p + lead; everything below is per GW.
-  const double gw_per_good_stack =
-      program.program_share / program.stacks_per_accelerator * program.kw_per_accelerator / 1.0e6;
-  double inventory = 0.0;
+  // The program's draws, lane by lane. Supply produced in month p arrives at p + lead; everything
+  // below is per GW.
+  R lead;  // months, a whole number
+  R gw_per_good_stack;
+  for (int l = 0; l < W; ++l) {
+    const ProgramInputs& program = draws[l].program;
+    lead.v[l] = program.lead_time_months;
+    gw_per_good_stack.v[l] = program.program_share / program.stacks_per_accelerator *
+                             program.kw_per_accelerator / 1.0e6;
+  }
+  const R stacks_per_wafer =
+      lanes_of<W>(draws, [](const PathStatics& d) { return d.program.stacks_per_wafer; });
+  const R capex_per_gw =
+      lanes_of<W>(draws, [](const PathStatics& d) { return d.program.capex_per_gw; });
+  const YieldCurveLanes<W> package_yield = curve_lanes<W>(
+      draws, [](const PathStatics& d) -> const YieldCurveInputs& { return d.program.package_yield; });
+
+  R ramp_delay[max_suppliers];
+  R capacity_factor[max_suppliers];
+  YieldCurveLanes<W> hbm_yield[max_suppliers];
+  DisruptionLanes<W> disruptions[max_suppliers];
+  for (int k = 0; k < s.supplier_count; ++k) {
+    ramp_delay[k] =
+        lanes_of<W>(draws, [k](const PathStatics& d) { return d.suppliers[k].ramp_delay_months; });
+    capacity_factor[k] =
+        lanes_of<W>(draws, [k](const PathStatics& d) { return d.suppliers[k].capacity_factor; });
+    hbm_yield[k] = curve_lanes<W>(draws, [k](const PathStatics& d) -> const YieldCurveInputs& {
+      return d.suppliers[k].hbm_yield;
+    });
+    disruptions[k].loss = splat<W>(0.0);
+    disruptions[k].end_month = splat<W>(0.0);
+  }
+
+  M open_from_start[max_deals];  // closes, and not cancelled
+  R start_month[max_deals];       // a whole number
+  I next_tranche[max_deals];
+  R delay[max_deals];
+  R received[max_deals];  // USD B received so far
+  R charged[max_deals];   // GW charged so far (G_d)
+  // Whole GW, as doubles where the lanes are vectors and as ints where one lane (a GPU thread)
+  // keeps it: the same whole numbers either way.
+  using WholeGw = std::conditional_t<vector_pack<W>, R, I>;
+  WholeGw installed_whole_gw[max_deals][installed_history_months];
+  for (int d = 0; d < s.deal_count; ++d) {
+    for (int l = 0; l < W; ++l) {
+      const DealInputs& in = draws[l].deals[d];
+      open_from_start[d].v[l] = in.closes ? -1 : 0;
+      start_month[d].v[l] = in.start_month;
+      delay[d].v[l] = in.delay_months;
+      next_tranche[d].v[l] = 0;
+    }
+    received[d] = splat<W>(0.0);
+    charged[d] = splat<W>(0.0);
+  }
+
+  M power_fails[max_sites];
+  R power_availability[max_sites];
+  R power_delay[max_sites];
+  R build_rate[max_sites];
+  R installed[max_sites];
+  R site_shortfall[max_sites];  // this month's, for the groups
+  R gw_months[max_sites];
+  R on_target_month[max_sites];  // -1 until reached; a whole number
+  for (int i = 0; i < s.site_count; ++i) {
+    for (int l = 0; l < W; ++l) {
+      const SiteInputs& in = draws[l].sites[i];
+      power_fails[i].v[l] = in.power_fails ? -1 : 0;
+      power_availability[i].v[l] = in.power_availability;
+      power_delay[i].v[l] = in.power_delay_months;
+      build_rate[i].v[l] = in.build_rate_gw;
+    }
+    on_target_month[i] = splat<W>(-1.0);
+    installed[i] = splat<W>(0.0);
+    gw_months[i] = splat<W>(0.0);
+  }
+
+  R inventory = splat<W>(0.0);
   int report = 0;
   for (int t = 0; t < s.horizon_months; ++t) {
     // 1. Supply arriving this month.
-    const int produced = t - program.lead_time_months;
-    if (produced >= 0) {
-      double good_stacks = 0.0;
+    const R produced_month = static_cast<double>(t) - lead;
+    const M arrives = produced_month >= 0.0;
+    if (any(arrives)) {
+      R good_stacks = splat<W>(0.0);
       for (int k = 0; k < s.supplier_count; ++k) {
         const SupplierParams& p = s.suppliers[k];
-        const double loss = disruption_loss(p, disruptions[k], seed, path, produced);
-        if (trace != nullptr && trace->disruption_loss != nullptr)
-          trace->disruption_loss[k * s.horizon_months + produced] = loss;
-        const double wafers = schedule_value(s.points, p.wafers_per_month,
-                                             produced - suppliers[k].ramp_delay_months) *
-                              suppliers[k].capacity_factor * (1.0 - loss);
-        good_stacks += wafers * suppliers[k].hbm_yield.at(produced);
+        const R loss = disruption_loss(p, disruptions[k], stream_key(seed, p.event_key), path,
+                                       produced_month, arrives);
+        if (trace != nullptr && trace->disruption_loss != nullptr && arrives.v[0] != 0)
+          trace->disruption_loss[k * s.horizon_months + static_cast<int>(produced_month.v[0])] =
+              loss.v[0];
+        const R scheduled =
+            schedule_lanes(s.points, p.wafers_per_month, produced_month - ramp_delay[k]);
+        const R wafers = scheduled * capacity_factor[k] * (1.0 - loss);
+        good_stacks += wafers * hbm_yield[k].at(produced_month);
       }
-      double gw = good_stacks * program.stacks_per_wafer * program.package_yield.at(produced) *
-                  gw_per_good_stack;
-      if (s.packaging_cap_by_month != nullptr) gw = min_of(gw, s.packaging_cap_by_month[produced]);
-      inventory += gw;
-      if (trace != nullptr && trace->arrived_gw != nullptr) trace->arrived_gw[t] = gw;
-      if (trace != nullptr && trace->produced_gw != nullptr) trace->produced_gw[produced] = gw;
-    } else if (trace != nullptr && trace->arrived_gw != nullptr) {
-      trace->arrived_gw[t] = 0.0;
+      R gw = good_stacks * stacks_per_wafer * package_yield.at(produced_month) * gw_per_good_stack;
+      if (s.packaging_cap_by_month != nullptr)
+        for (int l = 0; l < W; ++l)
+          if (arrives.v[l] != 0)
+            gw.v[l] = min_of(gw.v[l],
+                             s.packaging_cap_by_month[static_cast<int>(produced_month.v[l])]);
+      inventory = select(arrives, inventory + gw, inventory);
+      if (trace != nullptr && arrives.v[0] != 0) {
+        if (trace->arrived_gw != nullptr) trace->arrived_gw[t] = gw.v[0];
+        if (trace->produced_gw != nullptr)
+          trace->produced_gw[static_cast<int>(produced_month.v[0])] = gw.v[0];
+      }
     }
+    if (trace != nullptr && trace->arrived_gw != nullptr && arrives.v[0] == 0)
+      trace->arrived_gw[t] = 0.0;
 
     // 2. Deals receive their money, then cancellations are drawn.
     for (int d = 0; d < s.deal_count; ++d) {
       const DealParams& p = s.deals[d];
-      if (!deals[d].closes || cancelled[d] || t < deals[d].start_month) continue;
+      const M open = open_from_start[d] & (static_cast<double>(t) >= start_month[d]);
+      if (!any(open)) continue;
       if (p.kind == DealKindCode::schedule) {
         const SchedulePoint* tranches = s.points + p.tranches.first;
-        while (next_tranche[d] < p.tranches.count &&
-               delayed_month(tranches[next_tranche[d]].month, deals[d].delay_months) <= t) {
-          received[d] += tranches[next_tranche[d]].value;
-          ++next_tranche[d];
+        for (int l = 0; l < W; ++l) {
+          if (open.v[l] == 0) continue;
+          while (next_tranche[d].v[l] < p.tranches.count &&
+                 delayed_month(tranches[next_tranche[d].v[l]].month, delay[d].v[l]) <= t) {
+            received[d].v[l] += tranches[next_tranche[d].v[l]].value;
+            ++next_tranche[d].v[l];
+          }
         }
       } else {
         const int tau = t - 1 - p.lag_months;
-        const int whole_gw = tau < 0 ? 0 : installed_whole_gw[d][tau % installed_history_months];
-        received[d] = max_of(received[d], min_of(p.cap, p.advance + p.per_gw * whole_gw));
+        R whole_gw = splat<W>(0.0);
+        if (tau >= 0) {
+          const WholeGw& kept = installed_whole_gw[d][tau % installed_history_months];
+          if constexpr (vector_pack<W>) {
+            whole_gw = kept;
+          } else {
+            for (int l = 0; l < W; ++l) whole_gw.v[l] = static_cast<double>(kept.v[l]);
+          }
+        }
+        const R release = min_of(splat<W>(p.cap), p.advance + p.per_gw * whole_gw);
+        received[d] = select(open, max_of(received[d], release), received[d]);
       }
       if (p.cancel_probability > 0.0) {
-        double u[4];
-        monthly_uniforms(stream_key(seed, p.event_key), path, t, u);
-        if (u[0] < p.cancel_probability) cancelled[d] = true;
+        Pack<std::uint64_t, W> block;
+        for (int l = 0; l < W; ++l) block.v[l] = static_cast<std::uint64_t>(t);
+        const PhiloxLanes<W> bits = philox_lanes<W>(stream_key(seed, p.event_key), path, block);
+        const M cancels = open & (uniforms(bits.word[0]) < p.cancel_probability);
+        open_from_start[d] = open_from_start[d] & !cancels;
       }
     }
     if (trace != nullptr && trace->received_usd_b != nullptr)
       for (int d = 0; d < s.deal_count; ++d)
-        trace->received_usd_b[d * s.horizon_months + t] = received[d];
+        trace->received_usd_b[d * s.horizon_months + t] = received[d].v[0];
     if (trace != nullptr && trace->cancelled != nullptr)
       for (int d = 0; d < s.deal_count; ++d)
-        trace->cancelled[d * s.horizon_months + t] = cancelled[d] ? 1 : 0;
+        trace->cancelled[d * s.horizon_months + t] =
+            draws[0].deals[d].closes && open_from_start[d].v[0] == 0 ? 1 : 0;
     // GW each deal's money pays for so far (M_d / capex), once per month rather than once per
     // site it funds.
-    double paid_gw[max_deals];
-    for (int d = 0; d < s.deal_count; ++d) paid_gw[d] = received[d] / program.capex_per_gw;
+    R paid_gw[max_deals];
+    for (int d = 0; d < s.deal_count; ++d) paid_gw[d] = received[d] / capex_per_gw;
 
     // 3. Sites in priority order.
     const bool is_report_month = report < s.report_count && s.report_months[report] == t;
-    double program_shortfall = 0.0;
+    R program_shortfall = splat<W>(0.0);
     for (int k = 0; k < s.site_count; ++k) {
       const int i = s.site_order[k];
       const SiteParams& p = s.sites[i];
-      const SiteInputs& in = sites[i];
       const int* funded_by = s.funding + p.funding_first;
       const double target = s.target_by_month[i * s.horizon_months + t];
-      const double power = in.power_fails
-                               ? 0.0
-                               : in.power_availability * schedule_value(s.points, p.power_schedule,
-                                                                        t - in.power_delay_months);
-      const double room = min_of(min_of(power, target) - installed[i], in.build_rate_gw);
-      double funds = 0.0;
+      const R power = select(power_fails[i], splat<W>(0.0),
+                             power_availability[i] *
+                                 schedule_lanes(s.points, p.power_schedule,
+                                                static_cast<double>(t) - power_delay[i]));
+      const R room = min_of(min_of(power, splat<W>(target)) - installed[i], build_rate[i]);
+      R funds = splat<W>(0.0);
       for (int j = 0; j < p.funding_count; ++j) {
         const int d = funded_by[j];
         funds += max_of(0.0, paid_gw[d] - charged[d]);
       }
-      const double supply_before = inventory;
-      const double alloc = max_of(0.0, min_of(min_of(room, inventory), funds));
+      const R supply_before = inventory;
+      const R alloc = max_of(0.0, min_of(min_of(room, inventory), funds));
       installed[i] += alloc;
       inventory -= alloc;
-      double to_charge = alloc;
-      for (int j = 0; j < p.funding_count && to_charge > 0.0; ++j) {
+      R to_charge = alloc;
+      for (int j = 0; j < p.funding_count; ++j) {
+        const M charging = to_charge > 0.0;
+        if (!any(charging)) break;
         const int d = funded_by[j];
-        const double charge = min_of(to_charge, max_of(0.0, paid_gw[d] - charged[d]));
-        charged[d] += charge;
-        to_charge -= charge;
+        const R charge = min_of(to_charge, max_of(0.0, paid_gw[d] - charged[d]));
+        charged[d] = select(charging, charged[d] + charge, charged[d]);
+        to_charge = select(charging, to_charge - charge, to_charge);
       }
 
       // 4. Shortfall, binding constraint, months late.
-      double shortfall = target - installed[i];
-      if (shortfall <= shortfall_tolerance_gw) shortfall = 0.0;
+      R shortfall = target - installed[i];
+      shortfall = select(shortfall <= shortfall_tolerance_gw, splat<W>(0.0), shortfall);
       site_shortfall[i] = shortfall;
       gw_months[i] += shortfall;
       program_shortfall += shortfall;
-      if (on_target_month[i] < 0 && installed[i] + shortfall_tolerance_gw >=
-                                        (1.0 - s.on_target_tolerance) * p.final_target_gw)
-        on_target_month[i] = t;
-      const std::uint8_t binding = shortfall > 0.0 ? binding_constraint(room, supply_before, funds)
-                                                   : static_cast<std::uint8_t>(binding_none);
+      const double on_target_gw = (1.0 - s.on_target_tolerance) * p.final_target_gw;
+      const M reached = installed[i] + shortfall_tolerance_gw >= on_target_gw;
+      on_target_month[i] = select((on_target_month[i] < 0.0) & reached,
+                                  splat<W>(static_cast<double>(t)), on_target_month[i]);
+      // The binding constraint, where it is written (binding_constraint's rule, on every lane).
+      std::uint8_t binding[W] = {};
+      if (is_report_month || trace != nullptr) {
+        const R smallest = min_of(room, min_of(supply_before, funds)) + binding_tie_gw;
+        const R code =
+            select(shortfall > 0.0,
+                   select(room <= smallest, splat<W>(binding_power),
+                          select(supply_before <= smallest, splat<W>(binding_supply),
+                                 splat<W>(binding_funding))),
+                   splat<W>(binding_none));
+        for (int l = 0; l < W; ++l) binding[l] = static_cast<std::uint8_t>(code.v[l]);
+      }
       if (is_report_month) {
-        out.values[layout.shortfall(i, report) * out.stride] = shortfall;
-        out.codes[layout.binding(i, report) * out.stride] = binding;
+        store(shortfall, out.values + layout.shortfall(i, report) * stride);
+        std::uint8_t* codes = out.codes + layout.binding(i, report) * stride;
+        for (int l = 0; l < W; ++l) codes[l] = binding[l];
       }
       if (trace != nullptr) {
         const int at = i * s.horizon_months + t;
-        if (trace->installed_gw != nullptr) trace->installed_gw[at] = installed[i];
-        if (trace->shortfall_gw != nullptr) trace->shortfall_gw[at] = shortfall;
-        if (trace->power_gw != nullptr) trace->power_gw[at] = power;
-        if (trace->binding != nullptr) trace->binding[at] = binding;
-        if (trace->room_gw != nullptr) trace->room_gw[at] = room;
-        if (trace->funds_gw != nullptr) trace->funds_gw[at] = funds;
-        if (trace->allocated_gw != nullptr) trace->allocated_gw[at] = alloc;
+        if (trace->installed_gw != nullptr) trace->installed_gw[at] = installed[i].v[0];
+        if (trace->shortfall_gw != nullptr) trace->shortfall_gw[at] = shortfall.v[0];
+        if (trace->power_gw != nullptr) trace->power_gw[at] = power.v[0];
+        if (trace->binding != nullptr) trace->binding[at] = binding[0];
+        if (trace->room_gw != nullptr) trace->room_gw[at] = room.v[0];
+        if (trace->funds_gw != nullptr) trace->funds_gw[at] = funds.v[0];
+        if (trace->allocated_gw != nullptr) trace->allocated_gw[at] = alloc.v[0];
       }
     }
     if (is_report_month) {
-      out.values[layout.shortfall(s.site_count, report) * out.stride] = program_shortfall;
+      store(program_shortfall, out.values + layout.shortfall(s.site_count, report) * stride);
       for (int g = 0; g < s.group_count; ++g) {
-        double group_shortfall = 0.0;
-        bool all_short = true;
+        R group_shortfall = splat<W>(0.0);
+        M all_short = splat_mask<W>(true);
         for (int k = s.group_first[g]; k < s.group_first[g + 1]; ++k) {
           group_shortfall += site_shortfall[s.group_sites[k]];
-          all_short = all_short && site_shortfall[s.group_sites[k]] > 0.0;
+          all_short = all_short & (site_shortfall[s.group_sites[k]] > 0.0);
         }
-        out.values[layout.group_shortfall(g, report) * out.stride] = group_shortfall;
-        out.values[layout.group_all_short(g, report) * out.stride] = all_short ? 1.0 : 0.0;
+        store(group_shortfall, out.values + layout.group_shortfall(g, report) * stride);
+        store(select(all_short, splat<W>(1.0), splat<W>(0.0)),
+              out.values + layout.group_all_short(g, report) * stride);
       }
       ++report;
     }
-    if (trace != nullptr && trace->inventory_gw != nullptr) trace->inventory_gw[t] = inventory;
+    if (trace != nullptr && trace->inventory_gw != nullptr) trace->inventory_gw[t] = inventory.v[0];
 
     // Installed whole GW per deal at the end of month t, for later per-GW releases: one pass
     // over the sites (in index order, as a per-deal sum would take them).
-    double deal_gw[max_deals];
-    for (int d = 0; d < s.deal_count; ++d) deal_gw[d] = 0.0;
+    R deal_gw[max_deals];
+    for (int d = 0; d < s.deal_count; ++d) deal_gw[d] = splat<W>(0.0);
     for (int i = 0; i < s.site_count; ++i)
       for (int j = 0; j < s.sites[i].funding_count; ++j)
         deal_gw[s.funding[s.sites[i].funding_first + j]] += installed[i];
     for (int d = 0; d < s.deal_count; ++d)
       if (s.deals[d].kind == DealKindCode::per_gw)
-        installed_whole_gw[d][t % installed_history_months] =
-            static_cast<int>(min_of(floor(deal_gw[d] + whole_gw_slack), 2.0e9));
+        for (int l = 0; l < W; ++l)
+          installed_whole_gw[d][t % installed_history_months].v[l] =
+              static_cast<decltype(installed_whole_gw[d][0].v[0] + 0)>(
+                  min_of(floor(deal_gw[d].v[l] + whole_gw_slack), 2.0e9));
     if (trace != nullptr && trace->charged_gw != nullptr)
-      for (int d = 0; d < s.deal_count; ++d) trace->charged_gw[d * s.horizon_months + t] = charged[d];
+      for (int d = 0; d < s.deal_count; ++d)
+        trace->charged_gw[d * s.horizon_months + t] = charged[d].v[0];
   }
 
-  double program_gw_months = 0.0;
+  R program_gw_months = splat<W>(0.0);
   for (int i = 0; i < s.site_count; ++i) {
-    out.values[layout.gw_months(i) * out.stride] = gw_months[i];
+    store(gw_months[i], out.values + layout.gw_months(i) * stride);
     program_gw_months += gw_months[i];
     // Months late, clipped to [0, T]; a site never on target is censored at T.
-    const int reached = on_target_month[i];
-    const int late = (reached < 0 ? s.horizon_months : reached) - s.sites[i].target_last_month;
-    out.values[layout.months_late(i) * out.stride] =
-        static_cast<double>(late < 0 ? 0 : (late > s.horizon_months ? s.horizon_months : late));
-    out.codes[layout.censored(i) * out.stride] = static_cast<std::uint8_t>(reached < 0 ? 1 : 0);
+    double* months_late = out.values + layout.months_late(i) * stride;
+    std::uint8_t* censored = out.codes + layout.censored(i) * stride;
+    for (int l = 0; l < W; ++l) {
+      const int reached = static_cast<int>(on_target_month[i].v[l]);
+      const int late = (reached < 0 ? s.horizon_months : reached) - s.sites[i].target_last_month;
+      months_late[l] =
+          static_cast<double>(late < 0 ? 0 : (late > s.horizon_months ? s.horizon_months : late));
+      censored[l] = static_cast<std::uint8_t>(reached < 0 ? 1 : 0);
+    }
   }
-  out.values[layout.gw_months(s.site_count) * out.stride] = program_gw_months;
+  store(program_gw_months, out.values + layout.gw_months(s.site_count) * stride);
   for (int g = 0; g < s.group_count; ++g) {
-    double group_gw_months = 0.0;
+    R group_gw_months = splat<W>(0.0);
     for (int k = s.group_first[g]; k < s.group_first[g + 1]; ++k)
       group_gw_months += gw_months[s.group_sites[k]];
-    out.values[layout.group_gw_months(g) * out.stride] = group_gw_months;
+    store(group_gw_months, out.values + layout.group_gw_months(g) * stride);
   }
+}
+
+/// Simulates path `path` from its static draws `draws` (sample_statics) and writes its
+/// outputs: simulate_lanes with one lane. `trace`, when given, receives the month-by-month
+/// detail (host-side tests and tools).
+CAPRISK_DEVICE inline void simulate_from_statics(const ScenarioView& s, std::uint64_t seed,
+                                                 std::uint64_t path, const PathStatics& draws,
+                                                 const PathOutput& out,
+                                                 const PathTrace* trace = nullptr) {
+  Pack<std::uint64_t, 1> lane;
+  lane.v[0] = path;
+  simulate_lanes<1>(s, seed, lane, &draws, out, trace);
 }
 
 /// Simulates path `path` and writes its outputs (docs/MODEL.md, "Outputs of one path"):

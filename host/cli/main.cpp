@@ -26,6 +26,7 @@
 #include "host/io/output_files.h"
 #include "host/run/run.h"
 #include "host/run/shards.h"
+#include "host/run/simd_batch.h"
 #include "host/report/report.h"
 #include "host/report/history.h"
 #include "host/report/report_page.h"
@@ -231,7 +232,8 @@ int command_validate(const std::vector<std::string>& args) {
 
 int command_devices(const std::vector<std::string>& args) {
   if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
-    std::cout << "caprisk devices: list CUDA devices (name, SMs, memory, driver/runtime)\n";
+    std::cout << "caprisk devices: the CPU's SIMD target, and the CUDA devices (name, SMs, "
+                 "memory, driver/runtime)\n";
     return exit_ok;
   }
   if (!args.empty()) throw UserError("devices: unexpected argument '" + args[0] + "'");
@@ -240,6 +242,11 @@ int command_devices(const std::vector<std::string>& args) {
     return v == 0 ? std::string("none")
                   : std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10);
   };
+  const SimdTarget simd = simd_target();
+  std::cout << "cpu: SIMD " << simd.name << ", " << simd.lanes << " lane"
+            << (simd.lanes == 1 ? "" : "s") << " (available:";
+  for (const std::string& name : available_simd_targets()) std::cout << " " << name;
+  std::cout << "; CAPRISK_SIMD chooses one)\n";
   if (report.cuda_built)
     std::cout << "CUDA driver " << version(report.driver_version) << ", runtime "
               << version(report.runtime_version) << "\n";
@@ -721,6 +728,12 @@ int dispatch(int argc, char** argv) {
 int main(int argc, char** argv) {
   using namespace caprisk;
   try {
+    // A CAPRISK_SIMD this CPU cannot honour is a usage error, before anything runs.
+    try {
+      simd_target();
+    } catch (const std::invalid_argument& e) {
+      throw UserError(std::string("CAPRISK_SIMD: ") + e.what());
+    }
     return dispatch(argc, argv);
   } catch (const Interrupted& e) {
     std::cerr << "caprisk: " << e.what() << "\n";

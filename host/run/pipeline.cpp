@@ -1,4 +1,5 @@
 #include "host/run/pipeline.h"
+#include "host/run/simd_batch.h"
 
 #include <omp.h>
 
@@ -47,12 +48,15 @@ std::string choose_backend(const std::string& requested, int device, bool announ
                 << devices.devices[device].name << ")\n";
     return "cuda";
   }
-  if (announce)
-    std::cerr << "caprisk: backend cpu ("
+  if (announce) {
+    const SimdTarget simd = simd_target();
+    std::cerr << "caprisk: backend cpu, SIMD " << simd.name << " (" << simd.lanes << " lane"
+              << (simd.lanes == 1 ? "" : "s") << "; "
               << (devices.devices.empty()
                       ? "no usable CUDA device: " + devices.why_none
                       : "--device " + std::to_string(device) + " does not exist")
               << ")\n";
+  }
   return "cpu";
 }
 

@@ -1,0 +1,115 @@
+// Compiled once per Highway target: hwy/foreach_target.h includes this file again for each,
+// with HWY_NAMESPACE naming the target and its instructions enabled between
+// HWY_BEFORE_NAMESPACE and HWY_AFTER_NAMESPACE. Highway is the vector layer because it
+// compiles one portable binary for every x86 level and dispatches at run time (an AVX-512 VM
+// and a CI runner without it run the same build), and because a test can force a narrower
+// target in-process (hwy::SetSupportedTargetsForTest). The model's lane type itself is a
+// plain array (kernels/lanes.h), so that nvcc compiles the same source with one lane.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "host/run/simd_batch.cpp"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+
+#include "hwy/highway.h"
+#include "host/run/simd_batch.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace caprisk {
+namespace HWY_NAMESPACE {
+
+/// One vector of doubles per pack: 8 lanes on AVX-512, 4 on AVX2, 2 on SSE4 and EMU128.
+constexpr int batch_lanes = static_cast<int>(HWY_LANES(double));
+static_assert(batch_lanes <= max_batch_lanes, "a target wider than max_batch_lanes");
+
+int BatchLanes() { return batch_lanes; }
+
+// flatten: the whole model is inlined here, so every pack loop is compiled for this target.
+HWY_FLATTEN void SimulateBatch(const ScenarioView& s, std::uint64_t seed, std::uint64_t first,
+                               const PathStatics* draws, const PathOutput& out) {
+  Pack<std::uint64_t, batch_lanes> path;
+  for (int l = 0; l < batch_lanes; ++l) path.v[l] = first + static_cast<std::uint64_t>(l);
+  simulate_lanes<batch_lanes>(s, seed, path, draws, out, nullptr);
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace caprisk
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <stdexcept>
+
+namespace caprisk {
+
+HWY_EXPORT(BatchLanes);
+HWY_EXPORT(SimulateBatch);
+
+namespace {
+
+/// What this CPU supports, read before any mock: targets this binary was compiled for.
+std::int64_t real_targets() {
+  static const std::int64_t targets = hwy::SupportedTargets() & HWY_TARGETS;
+  return targets;
+}
+
+bool from_environment_read = false;
+
+std::string lowered(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+void read_environment() {
+  if (from_environment_read) return;
+  from_environment_read = true;
+  const char* name = std::getenv("CAPRISK_SIMD");
+  if (name != nullptr && *name != '\0') select_simd_target(name);
+}
+
+}  // namespace
+
+std::vector<std::string> available_simd_targets() {
+  std::vector<std::string> names;
+  for (std::int64_t left = real_targets(); left != 0; left &= left - 1)
+    names.emplace_back(hwy::TargetName(left & -left));
+  return names;
+}
+
+void select_simd_target(const std::string& name) {
+  from_environment_read = true;
+  const std::string wanted = lowered(name == "avx512" || name == "AVX512" ? "avx3" : name);
+  real_targets();  // read the CPU's targets before any mock replaces them
+  if (wanted == "best") {
+    hwy::SetSupportedTargetsForTest(0);
+    return;
+  }
+  for (std::int64_t left = real_targets(); left != 0; left &= left - 1) {
+    const std::int64_t target = left & -left;
+    if (lowered(hwy::TargetName(target)) == wanted) {
+      hwy::SetSupportedTargetsForTest(target);
+      return;
+    }
+  }
+  std::string known;
+  for (const std::string& target : available_simd_targets())
+    known += (known.empty() ? "" : ", ") + lowered(target);
+  throw std::invalid_argument("SIMD target '" + name + "' is not available on this CPU (" +
+                              "available: " + known + ", best)");
+}
+
+SimdTarget simd_target() {
+  read_environment();
+  const int lanes = HWY_DYNAMIC_DISPATCH(BatchLanes)();
+  const std::int64_t chosen = hwy::SupportedTargets() & HWY_TARGETS;
+  return SimdTarget{hwy::TargetName(chosen & -chosen), lanes};
+}
+
+void simulate_batch(const ScenarioView& s, std::uint64_t seed, std::uint64_t first,
+                    const PathStatics* draws, const PathOutput& out) {
+  HWY_DYNAMIC_DISPATCH(SimulateBatch)(s, seed, first, draws, out);
+}
+
+}  // namespace caprisk
+#endif  // HWY_ONCE
