@@ -5,7 +5,6 @@
 
 #include <cstdint>
 
-#include "kernels/lanes.h"
 #include "kernels/qualifiers.h"
 
 namespace caprisk {
@@ -85,67 +84,6 @@ CAPRISK_HD inline PhiloxBlock philox_block(std::uint64_t key, std::uint64_t path
     k1 += weyl_1;
   }
   return PhiloxBlock{{c0, c1, c2, c3}};
-}
-
-/// philox_block for W paths at once: lane l is the block of counter (block[l], path[l]), its
-/// four 32-bit words held in 64-bit lanes. On the host with W > 1 each round is a few vector
-/// operations on 64-bit lanes (a 32 x 32-bit product fits in one); the bits are
-/// philox_block's.
-template <int W>
-struct PhiloxLanes {
-  Pack<std::uint64_t, W> word[4];
-};
-
-template <int W>
-CAPRISK_HD inline PhiloxLanes<W> philox_lanes(std::uint64_t key, const Pack<std::uint64_t, W>& path,
-                                              const Pack<std::uint64_t, W>& block) {
-  PhiloxLanes<W> out;
-  if constexpr (vector_pack<W>) {
-    constexpr std::uint64_t multiplier_0 = 0xD2511F53U, multiplier_1 = 0xCD9E8D57U;
-    constexpr std::uint32_t weyl_0 = 0x9E3779B9U, weyl_1 = 0xBB67AE85U;
-    constexpr std::uint64_t low_bits = 0xFFFFFFFFULL;
-    using Lanes = decltype(path.v);
-    Lanes c0 = block.v & low_bits, c1 = block.v >> 32;
-    Lanes c2 = path.v & low_bits, c3 = path.v >> 32;
-    std::uint32_t k0 = static_cast<std::uint32_t>(key), k1 = static_cast<std::uint32_t>(key >> 32);
-    for (int round = 0; round < 10; ++round) {
-      const Lanes product_0 = c0 * multiplier_0;
-      const Lanes product_1 = c2 * multiplier_1;
-      c0 = (product_1 >> 32) ^ c1 ^ static_cast<std::uint64_t>(k0);
-      c1 = product_1 & low_bits;
-      c2 = (product_0 >> 32) ^ c3 ^ static_cast<std::uint64_t>(k1);
-      c3 = product_0 & low_bits;
-      k0 += weyl_0;
-      k1 += weyl_1;
-    }
-    out.word[0].v = c0;
-    out.word[1].v = c1;
-    out.word[2].v = c2;
-    out.word[3].v = c3;
-  } else {
-    for (int l = 0; l < W; ++l) {
-      const PhiloxBlock bits = philox_block(key, path.v[l], block.v[l]);
-      for (int w = 0; w < 4; ++w) out.word[w].v[l] = bits.word[w];
-    }
-  }
-  return out;
-}
-
-/// bits_to_uniform on every lane.
-template <int W>
-CAPRISK_HD inline Real<W> uniforms(const Pack<std::uint64_t, W>& bits) {
-  Real<W> u;
-  if constexpr (vector_pack<W>) {
-    // Through int64, whose conversion to double every x86 SIMD target has: the bits are
-    // below 2^32, so the value is the same.
-    using Signed = decltype(Mask<W>{}.v);
-    using Doubles = decltype(u.v);
-    u.v = (__builtin_convertvector(__builtin_convertvector(bits.v, Signed), Doubles) + 0.5) *
-          2.3283064365386963e-10;
-  } else {
-    for (int l = 0; l < W; ++l) u.v[l] = bits_to_uniform(static_cast<std::uint32_t>(bits.v[l]));
-  }
-  return u;
 }
 
 /// One component's stream on one path: Philox keyed by the component, subsequence = path,

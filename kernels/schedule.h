@@ -1,7 +1,6 @@
 // Piecewise-linear schedules (docs/MODEL.md, "Units and time").
 #pragma once
 
-#include "kernels/lanes.h"
 #include "kernels/qualifiers.h"
 
 namespace caprisk {
@@ -10,7 +9,20 @@ namespace caprisk {
 struct SchedulePoint {
   double month;
   double value;
+  /// (next value - value) / (next month - month), 0 for the last point and for a step (two
+  /// points at one month): set by set_slopes when the scenario is flattened, so that the
+  /// per-path schedules (schedule_lanes) divide nothing.
+  double slope = 0.0;
 };
+
+/// Fills every point's slope to the next one (FlatScenario does this for its pool).
+inline void set_slopes(SchedulePoint* points, int count) {
+  for (int i = 0; i < count; ++i)
+    points[i].slope = i + 1 < count && points[i + 1].month > points[i].month
+                          ? (points[i + 1].value - points[i].value) /
+                                (points[i + 1].month - points[i].month)
+                          : 0.0;
+}
 
 /// A schedule stored as `count` points starting at `first` in a shared pool of points.
 struct ScheduleRef {
@@ -32,30 +44,17 @@ CAPRISK_HD inline double schedule_value(const SchedulePoint* pool, ScheduleRef r
   return schedule_value(pool + ref.first, ref.count, t);
 }
 
-/// schedule_value on every lane. With vectors each segment is one masked step: lane l takes
-/// segment i where month[i - 1] < t <= month[i], the one the scan stops at, by the same
-/// operations (t is never NaN here: delays are finite).
-template <int W>
-CAPRISK_HD inline Real<W> schedule_lanes(const SchedulePoint* pool, ScheduleRef ref,
-                                         const Real<W>& t) {
-  const SchedulePoint* points = pool + ref.first;
-  Real<W> r;
-  if constexpr (vector_pack<W>) {
-    r = splat<W>(points[0].value);
-    for (int i = 1; i < ref.count; ++i) {
-      const SchedulePoint a = points[i - 1], b = points[i];
-      const Mask<W> inside = (t > a.month) & (t <= b.month);
-      if (any(inside))
-        r = select(inside, a.value + (b.value - a.value) * ((t - a.month) / (b.month - a.month)),
-                   r);
-    }
-    // The scan's own order: before (or at) the first point, then at or after the last.
-    r = select(t <= points[0].month, splat<W>(points[0].value),
-               select(t >= points[ref.count - 1].month, splat<W>(points[ref.count - 1].value), r));
-  } else {
-    for (int l = 0; l < W; ++l) r.v[l] = schedule_value(points, ref.count, t.v[l]);
-  }
-  return r;
+/// The value at t of a schedule whose slopes are set (set_slopes): as schedule_value, but
+/// value + slope (t - month) between points, a multiply where schedule_value divides. The
+/// per-path schedules (power at t - delay, wafers at t - ramp delay) use this form on every
+/// backend; tables made once per scenario use schedule_value.
+CAPRISK_HD inline double schedule_at(const SchedulePoint* points, int count, double t) {
+  if (t <= points[0].month) return points[0].value;
+  if (t >= points[count - 1].month) return points[count - 1].value;
+  int i = 1;
+  while (points[i].month < t) ++i;
+  const SchedulePoint a = points[i - 1];
+  return a.value + a.slope * (t - a.month);
 }
 
 }  // namespace caprisk

@@ -92,6 +92,21 @@ TEST(LaneMath, ExpOnEveryLaneIsTheScalarExp) {
   }
 }
 
+TEST(LaneMath, SchedulesWithSlopesAreTheScheduleToRounding) {
+  // schedule_at multiplies by a slope where schedule_value divides: the same line, within a
+  // few ulps of the values it joins.
+  std::vector<SchedulePoint> points = {{0.0, 0.25}, {5.0, 0.75}, {11.0, 1.15}, {11.0, 2.0},
+                                       {30.0, 2.0}, {47.0, 0.1}};
+  set_slopes(points.data(), static_cast<int>(points.size()));
+  EXPECT_EQ(points[2].slope, 0.0);  // a step
+  EXPECT_EQ(points.back().slope, 0.0);
+  for (double t = -2.0; t < 50.0; t += 0.173) {
+    const double divided = schedule_value(points.data(), static_cast<int>(points.size()), t);
+    const double multiplied = schedule_at(points.data(), static_cast<int>(points.size()), t);
+    EXPECT_NEAR(multiplied, divided, 4e-16 * 2.0) << "t = " << t;
+  }
+}
+
 TEST(LaneMath, SchedulesOnEveryLaneAreTheScalarSchedule) {
   // Schedules of 1 to 6 points, some with steps (two points at one month); t on the points, a
   // hair either side of them, between them and outside them.
@@ -106,6 +121,7 @@ TEST(LaneMath, SchedulesOnEveryLaneAreTheScalarSchedule) {
       points.push_back({month, value(engine)});
       month += month_step(engine);
     }
+    set_slopes(points.data(), count);
     std::vector<double> ts = {-100.0, 100.0};
     for (const SchedulePoint& p : points)
       for (double offset : {-0.5, -1e-12, 0.0, 1e-12, 0.37})
@@ -116,7 +132,7 @@ TEST(LaneMath, SchedulesOnEveryLaneAreTheScalarSchedule) {
       const Real<8> got = schedule_lanes(points.data(), ref, lanes_from<8>(ts.data() + at));
       for (int l = 0; l < 8; ++l)
         ASSERT_EQ(bits_of_double(got.v[l]),
-                  bits_of_double(schedule_value(points.data(), ref, ts[at + l])))
+                  bits_of_double(schedule_at(points.data(), count, ts[at + l])))
             << "t = " << ts[at + l] << ", " << count << " points from month " << points[0].month
             << " to " << points.back().month;
     }

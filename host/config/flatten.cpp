@@ -68,6 +68,7 @@ double monthly_probability(double rate_per_year) {
 ScheduleRef FlatScenario::add_schedule(const Schedule& schedule) {
   ScheduleRef ref{static_cast<int>(points_.size()), static_cast<int>(schedule.size())};
   points_.insert(points_.end(), schedule.begin(), schedule.end());
+  set_slopes(points_.data() + ref.first, ref.count);
   return ref;
 }
 

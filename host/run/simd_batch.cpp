@@ -3,8 +3,10 @@
 // HWY_BEFORE_NAMESPACE and HWY_AFTER_NAMESPACE. Highway is the vector layer because it
 // compiles one portable binary for every x86 level and dispatches at run time (an AVX-512 VM
 // and a CI runner without it run the same build), and because a test can force a narrower
-// target in-process (hwy::SetSupportedTargetsForTest). The model's lane type itself is a
-// plain array (kernels/lanes.h), so that nvcc compiles the same source with one lane.
+// target in-process (hwy::SetSupportedTargetsForTest). The model's lane type itself is a GCC
+// vector (kernels/lanes-inl.h), so that nvcc compiles the same source with one lane; its
+// operations and the lane-generic months are included here again inside each target's
+// namespace, so that g++ compiles them with that target's instructions.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "host/run/simd_batch.cpp"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
@@ -15,6 +17,9 @@
 HWY_BEFORE_NAMESPACE();
 namespace caprisk {
 namespace HWY_NAMESPACE {
+
+#include "kernels/lanes-inl.h"        // NOLINT(build/include)
+#include "kernels/model_lanes-inl.h"  // NOLINT(build/include)
 
 /// One vector of doubles per pack: 8 lanes on AVX-512, 4 on AVX2, 2 on SSE4 and EMU128.
 constexpr int batch_lanes = static_cast<int>(HWY_LANES(double));
@@ -27,7 +32,7 @@ HWY_FLATTEN void SimulateBatch(const ScenarioView& s, std::uint64_t seed, std::u
                                const PathStatics* draws, const PathOutput& out) {
   Pack<std::uint64_t, batch_lanes> path;
   for (int l = 0; l < batch_lanes; ++l) path.v[l] = first + static_cast<std::uint64_t>(l);
-  simulate_lanes<batch_lanes>(s, seed, path, draws, out, nullptr);
+  (simulate_lanes<batch_lanes>)(s, seed, path, draws, out, nullptr);  // () : no ADL into caprisk
 }
 
 }  // namespace HWY_NAMESPACE
