@@ -127,6 +127,12 @@ CAPRISK_DEVICE inline void simulate_lanes(const ScenarioView& s, std::uint64_t s
   const YieldCurveLanes<W> package_yield = (curve_lanes<W>)(
       draws, [](const PathStatics& d) -> const YieldCurveInputs& { return d.program.package_yield; });
 
+  // The monthly event streams' keys, once per path rather than once per month.
+  std::uint64_t event_key[max_suppliers];
+  for (int k = 0; k < s.supplier_count; ++k)
+    event_key[k] = stream_key(seed, s.suppliers[k].event_key);
+  std::uint64_t cancel_key[max_deals];
+  for (int d = 0; d < s.deal_count; ++d) cancel_key[d] = stream_key(seed, s.deals[d].event_key);
   R ramp_delay[max_suppliers];
   R capacity_factor[max_suppliers];
   YieldCurveLanes<W> hbm_yield[max_suppliers];
@@ -196,7 +202,7 @@ CAPRISK_DEVICE inline void simulate_lanes(const ScenarioView& s, std::uint64_t s
       R good_stacks = splat<W>(0.0);
       for (int k = 0; k < s.supplier_count; ++k) {
         const SupplierParams& p = s.suppliers[k];
-        const R loss = (disruption_loss)(p, disruptions[k], stream_key(seed, p.event_key), path,
+        const R loss = (disruption_loss)(p, disruptions[k], event_key[k], path,
                                        produced_month, arrives);
         if (trace != nullptr && trace->disruption_loss != nullptr && arrives.v[0] != 0)
           trace->disruption_loss[k * s.horizon_months + static_cast<int>(produced_month.v[0])] =
@@ -254,7 +260,7 @@ CAPRISK_DEVICE inline void simulate_lanes(const ScenarioView& s, std::uint64_t s
       if (p.cancel_probability > 0.0) {
         Pack<std::uint64_t, W> block;
         for (int l = 0; l < W; ++l) block.v[l] = static_cast<std::uint64_t>(t);
-        const PhiloxLanes<W> bits = philox_lanes<W>(stream_key(seed, p.event_key), path, block);
+        const PhiloxLanes<W> bits = philox_lanes<W>(cancel_key[d], path, block);
         const M cancels = open & (uniforms(bits.word[0]) < p.cancel_probability);
         open_from_start[d] = open_from_start[d] & !cancels;
       }

@@ -24,6 +24,7 @@ struct CudaRunInfo {
   bool reduced_on_device = false;  ///< false: outputs were copied to the host and reduced there
   double kernel_seconds = 0;
   double reduce_seconds = 0;  ///< the device reduction (0 when reduced on the host)
+  std::string launch;         ///< the kernel's launch shape ("block 128", "occupancy block N")
 };
 
 /// True when this binary has the CUDA backend.

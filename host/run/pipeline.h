@@ -87,6 +87,7 @@ struct RunDetails {
   bool reduced_on_device = false;
   double kernel_seconds = 0;
   double reduce_seconds = 0;
+  std::string cuda_launch;  ///< the kernel launch shape of a GPU run (CudaRunInfo::launch)
   double simulation_seconds = 0;
   int mpi_ranks = 1;
   std::vector<std::string> rank_devices;  ///< one entry per rank

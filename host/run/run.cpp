@@ -150,6 +150,7 @@ RunResults run_whole_on_device(const RunSetup& setup, RunDetails& details) {
   details.reduced_on_device = true;
   details.kernel_seconds = info.kernel_seconds;
   details.reduce_seconds = info.reduce_seconds;
+  details.cuda_launch = info.launch;
   details.simulation_seconds = info.kernel_seconds;
   return results;
 }
