@@ -9,7 +9,7 @@ statistical, not bitwise.
 Usage:
     /usr/bin/python3 scripts/reference_numpy.py CONFIG [--paths N] [--seed S] --out DIR
         [--chunk N] [--set PATH=VALUE]... [--shift PATH=MONTHS]...
-        [--stress [--only NAME]... | --sensitivity]
+        [--stress [--only NAME]... | --sensitivity] [--xp {numpy,cupy}]
 
 Without --stress: writes DIR/percentiles.csv, DIR/attribution.csv, DIR/targets.csv and
 DIR/drivers.csv with the engine's layout (docs/CONFIG.md, "Outputs"; not summary.json nor
@@ -83,6 +83,14 @@ Readings of the docs where they leave something open (docs/ANALYSIS.md, CONFIG.m
     is 0 where sd_all is 0. The order of near-equal shifts is the sort's: compare_reference.py
     matches rows by key.
 
+--xp cupy runs the per-path array work through CuPy on a GPU (see "The array module" below):
+the same model, the same random numbers (NumPy's streams, drawn on the host and copied to the
+device), CuPy's kernels and cupyx.scipy.special (SciPy on a host copy for what it lacks:
+stdtr), so its tables agree with --xp numpy's to rounding, not bit for bit. Without CuPy it
+exits with status 2. Every run ends with one line on stderr, `reference_numpy: xp=NAME (...)
+simulate_s=S total_s=S paths=N ...`: the array module and the wall time of the simulation
+(simulate_s) and of the whole run (total_s).
+
 The config is assumed to be valid (run `caprisk validate` for the checks); only the checks
 needed to compute anything are made here.
 
@@ -106,6 +114,8 @@ import math
 import os
 import re
 import sys
+import time
+import types
 
 import numpy as np
 import yaml
@@ -128,6 +138,104 @@ Z975 = 1.959964       # ANALYSIS.md "stress_compare.csv": diff_mean +- 1.959964 
 # value larger". Real changes here are >= ~1e-6 (the 1 kW threshold); --p-diff-tol 0 gives
 # the literal d > 0.
 P_DIFF_TOL = 1e-9
+
+
+# ----------------------------------------------------------------------------------------
+# The array module (--xp): NumPy, or CuPy on a GPU host
+# ----------------------------------------------------------------------------------------
+# Every operation on path-sized arrays goes through `xp` (numpy or cupy) and their special
+# functions through `xsp` (scipy.special, or cupyx.scipy.special with host fallbacks);
+# use_array_module() sets both, once, before anything is simulated. The per-config setup
+# (the YAML, the parameter tables, the schedules' points, the correlation matrix's Cholesky,
+# the targets) stays in NumPy on the host, and so do the random streams (see Streams). Under
+# numpy every call below is the NumPy call the file made before --xp existed, so `--xp numpy`
+# writes the same bytes.
+
+xp = np
+xsp = special
+XP_NAME = "numpy"
+# The special functions used on path-sized arrays. Under cupy each is cupyx.scipy.special's
+# where CuPy has it; the others are computed by SciPy on a host copy (host_fallback).
+XSP_FUNCTIONS = ("ndtr", "ndtri", "betaincinv", "gammaincinv", "stdtr")
+XSP_HOST_FALLBACKS = []
+# The wall time of the simulation part (simulate_chunk, the device synchronised at its end)
+# and how many chunk-simulations it covers; main() prints it.
+SIM_CLOCK = {"seconds": 0.0, "calls": 0}
+
+
+def to_host(a):
+    """A NumPy copy of an xp array (the array itself under numpy); only where a result is
+    reduced or written on the host."""
+    if xp is np:
+        return a
+    return xp.asnumpy(a)
+
+
+def sync():
+    """Waits for the device's queued work (nothing under numpy), so that a clock reads true."""
+    if xp is not np:
+        xp.cuda.get_current_stream().synchronize()
+
+
+def host_fallback(name):
+    """scipy.special.NAME on host copies of the arguments, its result moved back to the
+    device: for a function cupyx.scipy.special lacks (one device-to-host and one
+    host-to-device copy per call; the values are SciPy's, as under numpy)."""
+    fn = getattr(special, name)
+
+    def call(*args):
+        return xp.asarray(fn(*[a if np.isscalar(a) else to_host(a) for a in args]))
+
+    call.__name__ = name
+    return call
+
+
+def use_array_module(name):
+    """Selects numpy or cupy for the path-sized arrays. Returns an error line (for exit
+    status 2) when cupy is asked for and cannot run, else None."""
+    global xp, xsp, XP_NAME
+    if name == "numpy":
+        xp, xsp, XP_NAME = np, special, "numpy"
+        return None
+
+    def one_line(e):
+        return " ".join(f"{type(e).__name__}: {e}".split())
+
+    try:
+        import cupy
+        import cupyx.scipy.special as cusp
+    except Exception as e:   # ImportError, or a CUDA library that fails to load
+        return f"reference_numpy.py: --xp cupy needs CuPy (import cupy failed: {one_line(e)})"
+    try:
+        cupy.zeros(1).sum().item()   # a device, a driver and a working runtime
+    except Exception as e:
+        return (f"reference_numpy.py: --xp cupy needs CuPy and a GPU (a first device array "
+                f"failed: {one_line(e)})")
+    funcs = {}
+    del XSP_HOST_FALLBACKS[:]
+    for f in XSP_FUNCTIONS:
+        if hasattr(cusp, f):
+            funcs[f] = getattr(cusp, f)
+        else:
+            # CuPy lacks it (stdtr, as of CuPy 14/15; betaincinv before CuPy 12): SciPy on the
+            # host, the same values as under numpy, at the cost of two copies per call.
+            funcs[f] = host_fallback(f)
+            XSP_HOST_FALLBACKS.append(f)
+    xp, xsp, XP_NAME = cupy, types.SimpleNamespace(**funcs), "cupy"
+    return None
+
+
+def array_module_description():
+    """'numpy 1.24.2', 'cupy 13.3.0 on NVIDIA H200': for the summary line."""
+    text = f"{XP_NAME} {getattr(xp, '__version__', '?')}"
+    if xp is not np:
+        try:
+            props = xp.cuda.runtime.getDeviceProperties(xp.cuda.Device().id)
+            gpu = props["name"]
+            text += " on " + (gpu.decode() if isinstance(gpu, bytes) else str(gpu))
+        except Exception:
+            pass
+    return text
 
 
 # ----------------------------------------------------------------------------------------
@@ -175,7 +283,13 @@ class Schedule:
 
     def at(self, x):
         # np.interp holds the end values flat outside [x0, xN] (MODEL.md "Units and time").
-        return np.interp(x, self.x, self.y)
+        # A scalar month (a target, the packaging cap) is read on the host; a per-path x
+        # (t - a delay) with xp.interp, against the points copied to the device once.
+        if xp is np or np.isscalar(x):
+            return np.interp(x, self.x, self.y)
+        if getattr(self, "_dev", (None,))[0] is not xp:
+            self._dev = (xp, xp.asarray(self.x), xp.asarray(self.y))
+        return xp.interp(x, self._dev[1], self._dev[2])
 
 
 # ----------------------------------------------------------------------------------------
@@ -398,29 +512,29 @@ class Dist:
             raise ValueError(f"unknown dist {k!r}")
 
     def q(self, u):
-        u = np.asarray(u, dtype=float)
+        u = xp.asarray(u, dtype=float)
         k = self.kind
         if k == "fixed":
-            return np.full(u.shape, self.v)
+            return xp.full(u.shape, self.v)
         if k == "uniform":
-            return np.clip(self.lo + u * (self.hi - self.lo), self.lo, self.hi)
+            return xp.clip(self.lo + u * (self.hi - self.lo), self.lo, self.hi)
         if k == "normal":
-            x = self.mean + self.sd * special.ndtri(self.pa + u * (self.pb - self.pa))
-            return np.clip(x, self.lo, self.hi)
+            x = self.mean + self.sd * xsp.ndtri(self.pa + u * (self.pb - self.pa))
+            return xp.clip(x, self.lo, self.hi)
         if k == "lognormal":
-            return np.exp(self.mu + self.sigma * special.ndtri(u))
+            return xp.exp(self.mu + self.sigma * xsp.ndtri(u))
         if k == "triangular":
             lo, c, hi = self.lo, self.mode, self.hi
             w = hi - lo
             fc = (c - lo) / w
-            left = lo + np.sqrt(u * w * (c - lo))
-            right = hi - np.sqrt((1.0 - u) * w * (hi - c))
-            return np.clip(np.where(u < fc, left, right), lo, hi)
+            left = lo + xp.sqrt(u * w * (c - lo))
+            right = hi - xp.sqrt((1.0 - u) * w * (hi - c))
+            return xp.clip(xp.where(u < fc, left, right), lo, hi)
         if k == "pert":
-            x = self.lo + (self.hi - self.lo) * special.betaincinv(self.a, self.b, u)
-            return np.clip(x, self.lo, self.hi)
+            x = self.lo + (self.hi - self.lo) * xsp.betaincinv(self.a, self.b, u)
+            return xp.clip(x, self.lo, self.hi)
         if k == "beta":
-            return np.clip(special.betaincinv(self.a, self.b, u), 0.0, 1.0)
+            return xp.clip(xsp.betaincinv(self.a, self.b, u), 0.0, 1.0)
         if k == "bernoulli":
             # Engine note: Q(u) = 1 if u > 1 - p else 0.
             return (u > 1.0 - self.p).astype(float)
@@ -448,7 +562,17 @@ class Streams:
 
     def uniforms(self, key, k):
         """k uniforms per path from component `key`, shape [k, n], in (0, 1)."""
-        return np.clip(self.gen(key).random((k, self.n)), U_LO, U_HI)
+        return uniforms_on_device(self.gen(key), (k, self.n))
+
+
+def uniforms_on_device(gen, shape):
+    """gen.random(shape) clipped to [U_LO, U_HI], as an xp array. Every stream is NumPy's
+    PCG64 keyed by SeedSequence, drawn on the host whatever --xp says (CuPy has no PCG64 nor
+    SeedSequence), and copied to the device under cupy: so `--xp cupy` sees the very numbers
+    `--xp numpy` sees, path by path, and the common random numbers of stresses and
+    sensitivity hold as they do under numpy. The cost is the host's generation and one
+    host-to-device copy per draw (included in the simulation's wall time)."""
+    return xp.asarray(np.clip(gen.random(shape), U_LO, U_HI))
 
 
 # ----------------------------------------------------------------------------------------
@@ -490,14 +614,15 @@ class Copula:
         quantile function). Returns a function (factor, sign) -> u array."""
         n = streams.n
         k = len(self.names)
-        eps = np.empty((n, k))
+        eps = xp.empty((n, k))
         for j, name in enumerate(self.names):
-            eps[:, j] = special.ndtri(streams.uniforms("factor:" + name, 1)[0])
-        z = eps @ self.L.T
+            eps[:, j] = xsp.ndtri(streams.uniforms("factor:" + name, 1)[0])
+        # L is the host's (a small matrix); under numpy xp.asarray(L) is L itself.
+        z = eps @ xp.asarray(self.L).T if k else eps
         if self.kind == "student_t":
             u = streams.uniforms("copula:chi-square", 1)[0]
-            chi2 = 2.0 * special.gammaincinv(self.df / 2.0, u)
-            w = np.sqrt(self.df / chi2)
+            chi2 = 2.0 * xsp.gammaincinv(self.df / 2.0, u)
+            w = xp.sqrt(self.df / chi2)
         cache = {}
 
         def u_of(name, sign):
@@ -505,10 +630,10 @@ class Copula:
             if key not in cache:
                 x = sign * z[:, self.names.index(name)]
                 if self.kind == "student_t":
-                    u = special.stdtr(self.df, x * w)
+                    u = xsp.stdtr(self.df, x * w)
                 else:
-                    u = special.ndtr(x)
-                cache[key] = np.clip(u, U_LO, U_HI)
+                    u = xsp.ndtr(x)
+                cache[key] = xp.clip(u, U_LO, U_HI)
             return cache[key]
 
         return u_of
@@ -538,7 +663,7 @@ class Sampler:
     def static(self, dist, u_own, name=None):
         if name is not None and name in self.pins:
             self.pinned.add(name)
-            x = np.full(np.shape(u_own), float(self.pins[name]))
+            x = xp.full(u_own.shape, float(self.pins[name]))
         elif dist.factor is not None:
             x = dist.q(self.u_of(dist.factor, dist.sign))
         else:
@@ -569,7 +694,7 @@ class YieldCurve:
     @staticmethod
     def at(sampled, t):
         y0, y1, tau = sampled
-        return y1 - (y1 - y0) * np.exp(-t / tau)
+        return y1 - (y1 - y0) * xp.exp(-t / tau)
 
 
 def load_config(path):
@@ -689,7 +814,7 @@ def sample_statics(sc, streams, s):
     lt = s.static(sc.lead_time, pu[4], "supply.lead_time_months")
     # MODEL.md "Supply", Engine: nearest month, halves away from zero (lead time >= 0).
     # A pinned lead time (its P10 or P90) is rounded like a drawn one.
-    st["lead"] = np.floor(lt + 0.5).astype(np.int64)
+    st["lead"] = xp.floor(lt + 0.5).astype(np.int64)
     # drivers.csv reports the lead time as the model uses it: rounded (ANALYSIS.md).
     s.draws["supply.lead_time_months"] = st["lead"].astype(float)
     st["capex"] = s.static(sc.capex, pu[5], "funding.capex_per_gw")
@@ -725,7 +850,7 @@ def sample_statics(sc, streams, s):
 
 def first_month_at_or_after(x):
     """MODEL.md "Funding", Engine: the first month t >= x is max(0, ceil(x))."""
-    return np.maximum(0, np.ceil(x)).astype(np.int64)
+    return xp.maximum(0, xp.ceil(x)).astype(np.int64)
 
 
 # ----------------------------------------------------------------------------------------
@@ -737,46 +862,46 @@ class Supply:
         n = streams.n
         self.sc, self.st, self.n = sc, st, n
         # One active disruption per supplier: its loss and the first month it is over.
-        self.dis_loss = [np.zeros(n) for _ in sc.suppliers]
-        self.dis_end = [np.zeros(n, dtype=np.int64) for _ in sc.suppliers]
+        self.dis_loss = [xp.zeros(n) for _ in sc.suppliers]
+        self.dis_end = [xp.zeros(n, dtype=np.int64) for _ in sc.suppliers]
         # supplier-events:NAME: 3 uniforms per month (u0: does an event start, u1: loss,
         # u2: recovery months), drawn for every month in order.
         self.events = [streams.gen("supplier-events:" + sp["name"]) if sp["disruption"] else None
                        for sp in sc.suppliers]
-        self.arrivals = np.zeros((sc.T, n))  # GW arriving for installation in each month
-        self.rows = np.arange(n)
+        self.arrivals = xp.zeros((sc.T, n))  # GW arriving for installation in each month
+        self.rows = xp.arange(n)
 
     def disruption_loss(self, j, t):
         """Supplier j's loss fraction in month t, after drawing month t's event."""
         d = self.sc.suppliers[j]["disruption"]
         if d is None:
             return 0.0
-        u = np.clip(self.events[j].random((3, self.n)), U_LO, U_HI)
+        u = uniforms_on_device(self.events[j], (3, self.n))
         p_event = 1.0 - math.exp(-d["rate"] / 12.0)
         starts = u[0] < p_event
         loss = d["loss"].q(u[1])
-        r = np.ceil(d["recovery"].q(u[2])).astype(np.int64)
+        r = xp.ceil(d["recovery"].q(u[2])).astype(np.int64)
         starts &= r >= 1  # Engine note: r <= 0 has no effect
         active = self.dis_end[j] > t
         # Merge: larger loss, until the later end; else a fresh event t .. t + r - 1.
-        new_loss = np.where(active, np.maximum(self.dis_loss[j], loss), loss)
-        new_end = np.where(active, np.maximum(self.dis_end[j], t + r), t + r)
-        self.dis_loss[j] = np.where(starts, new_loss, self.dis_loss[j])
-        self.dis_end[j] = np.where(starts, new_end, self.dis_end[j])
-        return np.where(self.dis_end[j] > t, self.dis_loss[j], 0.0)
+        new_loss = xp.where(active, xp.maximum(self.dis_loss[j], loss), loss)
+        new_end = xp.where(active, xp.maximum(self.dis_end[j], t + r), t + r)
+        self.dis_loss[j] = xp.where(starts, new_loss, self.dis_loss[j])
+        self.dis_end[j] = xp.where(starts, new_end, self.dis_end[j])
+        return xp.where(self.dis_end[j] > t, self.dis_loss[j], 0.0)
 
     def produce(self, t):
         """S(t) in GW produced in month t; schedules its arrival at t + lead."""
         sc, st = self.sc, self.st
         y_pkg = YieldCurve.at(st["y_pkg"], t) if st["y_pkg"] is not None else 1.0
-        good_stacks = np.zeros(self.n)
+        good_stacks = xp.zeros(self.n)
         for j, sp in enumerate(sc.suppliers):
             s = st["sup"][j]
             wafers = sp["wafers"].at(t - s["delay"]) * s["cf"] * (1.0 - self.disruption_loss(j, t))
             good_stacks += wafers * st["spw"] * YieldCurve.at(s["y_hbm"], t) * y_pkg
         S = st["share"] * good_stacks / st["spa"] * st["kw"] / 1e6
         if sc.pack_cap is not None:
-            S = np.minimum(S, sc.pack_cap.at(float(t)))
+            S = xp.minimum(S, float(sc.pack_cap.at(float(t))))
         arrive = t + st["lead"]
         ok = arrive < sc.T  # what would arrive after the horizon is dropped
         self.arrivals[arrive[ok], self.rows[ok]] += S[ok]
@@ -790,8 +915,8 @@ class Funding:
     def __init__(self, sc, st, streams):
         n = streams.n
         self.sc, self.st, self.n = sc, st, n
-        self.received = [np.zeros(n) for _ in sc.deals]  # USD B received so far
-        self.charged = [np.zeros(n) for _ in sc.deals]   # G_d: GW charged so far
+        self.received = [xp.zeros(n) for _ in sc.deals]  # USD B received so far
+        self.charged = [xp.zeros(n) for _ in sc.deals]   # G_d: GW charged so far
         self.alive = [st["deals"][j]["closed"].copy() for j in range(len(sc.deals))]
         # deal-events:NAME: one uniform per month (the cancellation), every month in order.
         self.events = [streams.gen("deal-events:" + d["name"]) if d["hazard"] > 0 else None
@@ -817,33 +942,33 @@ class Funding:
             alive = self.alive[j]
             if d["kind"] == "schedule":
                 for (m, amount), arr in zip(d["tranches"], self.tranche_month[j]):
-                    self.received[j] += np.where(alive & (arr == t), amount, 0.0)
+                    self.received[j] += xp.where(alive & (arr == t), amount, 0.0)
             else:
                 tau = t - 1 - d["lag"]
-                H = self.H[j][tau] if tau >= 0 else np.zeros(self.n)
-                total = np.minimum(d["cap"], d["advance"] + d["per_gw"] * np.floor(H + FLOOR_EPS))
-                self.received[j] = np.where(alive & (t >= self.start[j]), total, self.received[j])
+                H = self.H[j][tau] if tau >= 0 else xp.zeros(self.n)
+                total = xp.minimum(d["cap"], d["advance"] + d["per_gw"] * xp.floor(H + FLOOR_EPS))
+                self.received[j] = xp.where(alive & (t >= self.start[j]), total, self.received[j])
             if self.events[j] is not None:
-                u = np.clip(self.events[j].random(self.n), U_LO, U_HI)
+                u = uniforms_on_device(self.events[j], self.n)
                 p = 1.0 - math.exp(-d["hazard"] / 12.0)
                 cancel = (u < p) & (t >= self.start[j])
                 self.alive[j] = alive & ~cancel
 
     def room(self, j):
         """Fundable room of deal j: max(0, received / capex - G)."""
-        return np.maximum(0.0, self.received[j] / self.st["capex"] - self.charged[j])
+        return xp.maximum(0.0, self.received[j] / self.st["capex"] - self.charged[j])
 
     def charge(self, deals, alloc):
         """Charge alloc to the deals in funded_by order, each up to its fundable room."""
         remaining = alloc.copy()
         for j in deals:
-            c = np.minimum(remaining, self.room(j))
+            c = xp.minimum(remaining, self.room(j))
             self.charged[j] += c
             remaining -= c
 
     def record_installed(self, X, sites):
         for j in range(len(self.sc.deals)):
-            H = np.zeros(self.n)
+            H = xp.zeros(self.n)
             for i, site in enumerate(sites):
                 if j in site["funded_by"]:
                     H += X[i]
@@ -860,7 +985,9 @@ NONE, POWER, SUPPLY, FUNDING = 0, 1, 2, 3
 def simulate_chunk(sc, streams, pins=None, keep_draws=False):
     """One chunk of paths; pins: static inputs pinned at a value (see Sampler). keep_draws:
     also return `draws`, the static uncertain inputs' draws (sensitivity_inputs' order),
-    shape [inputs, n], for drivers.csv."""
+    shape [inputs, n], for drivers.csv. Adds its wall time (the device synchronised at the
+    end) to SIM_CLOCK."""
+    started = time.perf_counter()
     n = streams.n
     u_of = sc.copula.draw(streams)
     sampler = Sampler(u_of, pins)
@@ -870,13 +997,13 @@ def simulate_chunk(sc, streams, pins=None, keep_draws=False):
     supply = Supply(sc, st, streams)
     funding = Funding(sc, st, streams)
     ns, T = len(sc.sites), sc.T
-    X = [np.zeros(n) for _ in range(ns)]
-    inventory = np.zeros(n)
+    X = [xp.zeros(n) for _ in range(ns)]
+    inventory = xp.zeros(n)
     report_pos = {t: k for k, t in enumerate(sc.report)}
-    short_rep = np.zeros((ns, len(sc.report), n))
-    bind_rep = np.zeros((ns, len(sc.report), n), dtype=np.int8)
-    short_months = np.zeros((ns, n))
-    first_on_target = np.full((ns, n), -1, dtype=np.int64)
+    short_rep = xp.zeros((ns, len(sc.report), n))
+    bind_rep = xp.zeros((ns, len(sc.report), n), dtype=np.int8)
+    short_months = xp.zeros((ns, n))
+    first_on_target = xp.full((ns, n), -1, dtype=np.int64)
 
     for t in range(T):
         supply.produce(t)
@@ -884,20 +1011,20 @@ def simulate_chunk(sc, streams, pins=None, keep_draws=False):
         funding.receive(t)                        # 2. tranches, then cancellations
         for i in sc.order:                        # 3. sites in priority order
             site, ss = sc.sites[i], st["sites"][i]
-            target = site["target"].at(float(t))
-            power = np.where(ss["failed"], 0.0, ss["avail"] * site["power"].at(t - ss["delay"]))
-            room = np.minimum(np.minimum(power, target) - X[i], ss["build"])
-            funds = np.zeros(n)
+            target = float(site["target"].at(float(t)))
+            power = xp.where(ss["failed"], 0.0, ss["avail"] * site["power"].at(t - ss["delay"]))
+            room = xp.minimum(xp.minimum(power, target) - X[i], ss["build"])
+            funds = xp.zeros(n)
             for j in site["funded_by"]:
                 funds += funding.room(j)
             supply_before = inventory.copy()
-            alloc = np.maximum(0.0, np.minimum(np.minimum(room, inventory), funds))
+            alloc = xp.maximum(0.0, xp.minimum(xp.minimum(room, inventory), funds))
             X[i] = X[i] + alloc
             inventory -= alloc
             funding.charge(site["funded_by"], alloc)
             # 4. shortfall, thresholded at 1e-6 GW
             gap = target - X[i]
-            short = np.where(gap > SHORT_EPS, gap, 0.0)
+            short = xp.where(gap > SHORT_EPS, gap, 0.0)
             short_months[i] += short
             # months_late: first month with X + 1e-6 >= (1 - tol) * final target
             hit = (X[i] + SHORT_EPS >= (1.0 - sc.tol) * site["final_target"]) & (first_on_target[i] < 0)
@@ -906,25 +1033,29 @@ def simulate_chunk(sc, streams, pins=None, keep_draws=False):
                 k = report_pos[t]
                 short_rep[i, k] = short
                 # Binding constraint: smallest limit; within 1e-9 ties: power, supply, funding.
-                lo = np.minimum(np.minimum(room, supply_before), funds)
-                b = np.where(room <= lo + TIE_EPS, POWER,
-                             np.where(supply_before <= lo + TIE_EPS, SUPPLY, FUNDING))
-                bind_rep[i, k] = np.where(short > 0, b, NONE)
+                lo = xp.minimum(xp.minimum(room, supply_before), funds)
+                b = xp.where(room <= lo + TIE_EPS, POWER,
+                             xp.where(supply_before <= lo + TIE_EPS, SUPPLY, FUNDING))
+                bind_rep[i, k] = xp.where(short > 0, b, NONE)
         funding.record_installed(X, sc.sites)
 
-    months_late = np.zeros((ns, n))
-    censored = np.zeros((ns, n), dtype=bool)
+    months_late = xp.zeros((ns, n))
+    censored = xp.zeros((ns, n), dtype=bool)
     for i, site in enumerate(sc.sites):
         L = site["final_month"]
         f = first_on_target[i]
         censored[i] = f < 0
-        months_late[i] = np.where(censored[i], np.clip(T - L, 0, T), np.clip(f - L, 0, T))
+        late_if_censored = min(max(T - L, 0), T)   # clip(T - L, 0, T), a Python int
+        months_late[i] = xp.where(censored[i], late_if_censored, xp.clip(f - L, 0, T))
     out = dict(short_rep=short_rep, bind_rep=bind_rep, short_months=short_months,
                months_late=months_late, censored=censored)
     if keep_draws:
         names = [p for p, _, _, _ in sensitivity_inputs(sc)]
-        out["draws"] = (np.array([sampler.draws[p] for p in names], dtype=float) if names
-                        else np.zeros((0, n)))
+        out["draws"] = (xp.stack([xp.asarray(sampler.draws[p], dtype=float) for p in names])
+                        if names else xp.zeros((0, n)))
+    sync()
+    SIM_CLOCK["seconds"] += time.perf_counter() - started
+    SIM_CLOCK["calls"] += 1
     return out
 
 
@@ -935,7 +1066,7 @@ def simulate(sc, paths, seed, chunk, keep_draws=False):
     for c, first in enumerate(range(0, paths, chunk)):
         n = min(chunk, paths - first)
         parts.append(simulate_chunk(sc, Streams(seed, c, n), keep_draws=keep_draws))
-    return {k: np.concatenate([p[k] for p in parts], axis=-1) for k in parts[0]}
+    return {k: xp.concatenate([p[k] for p in parts], axis=-1) for k in parts[0]}
 
 
 # ----------------------------------------------------------------------------------------
@@ -950,18 +1081,18 @@ def fmt(x):
 
 
 def cell_stats(values, percentiles):
-    x = np.sort(np.asarray(values, dtype=float))
+    x = xp.sort(xp.asarray(values, dtype=float))
     n = x.size
     out = [n, x.mean(), x.std(ddof=1) if n > 1 else 0.0]
     for q in percentiles:
-        p = np.percentile(x, q)
+        p = xp.percentile(x, q)
         f = q / 100.0
         half = 1.96 * math.sqrt(n * f * (1.0 - f))
         lo = min(max(math.floor(n * f - half), 1), n)
         hi = min(max(math.ceil(n * f + half), 1), n)
         out += [p, x[lo - 1], x[hi - 1]]
     out += cvar95(x)
-    out.append(np.mean(x > 0))
+    out.append(xp.mean(x > 0))
     return out
 
 
@@ -1027,7 +1158,7 @@ def write_reports(sc, res, out_dir):
     for site, month, metric, values, censored in cells(sc, res):
         st = cell_stats(values, sc.percentiles)
         rows.append([site, month, metric] + [fmt(v) for v in st] +
-                    ["" if censored is None else fmt(np.mean(censored))])
+                    ["" if censored is None else fmt(xp.mean(censored))])
     write_csv(os.path.join(out_dir, "percentiles.csv"), percentile_header(sc), rows)
 
     # attribution.csv: each site and report month; then ALL, then each group: the shares
@@ -1038,7 +1169,7 @@ def write_reports(sc, res, out_dir):
     n_paths = b_all.shape[2]
 
     def shares(b):
-        return [fmt(np.count_nonzero(b == c) / b.size) for c in (NONE, POWER, SUPPLY, FUNDING)]
+        return [fmt(xp.count_nonzero(b == c) / b.size) for c in (NONE, POWER, SUPPLY, FUNDING)]
 
     for i, site in enumerate(sc.sites):
         for k, m in enumerate(months):
@@ -1104,8 +1235,10 @@ def drivers_rows(sc, res):
     sm, b_all = res["short_months"], res["bind_rep"]
     n = sm.shape[-1]
     k = (n + 19) // 20
-    mean_all = D.mean(axis=1)
-    sd_all = D.std(axis=1, ddof=1) if n > 1 else np.zeros(len(names))
+    # Per-input vectors (a few dozen values), brought to the host once: they are sorted and
+    # formatted one by one below.
+    mean_all = to_host(D.mean(axis=1))
+    sd_all = to_host(D.std(axis=1, ddof=1)) if n > 1 else np.zeros(len(names))
     ents = ([(site["name"], sm[i], [i]) for i, site in enumerate(sc.sites)] +
             [("ALL", sm.sum(axis=0), list(range(len(sc.sites))))] +
             [(g, sm[members].sum(axis=0), members) for g, members in sc.groups])
@@ -1113,16 +1246,16 @@ def drivers_rows(sc, res):
     def shares(b):
         """[(share, its SE over paths)] for power, supply, funding, formatted; b: [.., ..,
         paths]. With no short site-month, ("", ""): 0/0 is no share."""
-        s_i = np.count_nonzero(b != NONE, axis=(0, 1)).astype(float)
+        s_i = xp.count_nonzero(b != NONE, axis=(0, 1)).astype(float)
         m, short = s_i.size, s_i.sum()
         out = []
         for c in (POWER, SUPPLY, FUNDING):
-            a_i = np.count_nonzero(b == c, axis=(0, 1)).astype(float)
+            a_i = xp.count_nonzero(b == c, axis=(0, 1)).astype(float)
             if not short:
                 out.append(("", ""))
                 continue
             p = a_i.sum() / short
-            se = math.sqrt(m / (m - 1) * np.sum((a_i - p * s_i) ** 2)) / short if m > 1 else 0.0
+            se = math.sqrt(m / (m - 1) * xp.sum((a_i - p * s_i) ** 2)) / short if m > 1 else 0.0
             out.append((fmt(p), fmt(se)))
         return out
 
@@ -1130,13 +1263,13 @@ def drivers_rows(sc, res):
     root_n = math.sqrt(n)
     for name, gm, members in ents:
         # The same per-path sums as percentiles.csv's shortfall_gw_months rows.
-        threshold = np.partition(gm, n - k)[n - k]
+        threshold = xp.partition(gm, n - k)[n - k]
         tail = (gm >= threshold) & (gm > 0)
-        nt = int(np.count_nonzero(tail))
+        nt = int(xp.count_nonzero(tail))
         tail_cols = [nt, fmt(threshold)]
         if nt:
-            mean_tail = D[:, tail].mean(axis=1)
-            sd_tail = D[:, tail].std(axis=1, ddof=1) if nt > 1 else np.zeros(len(names))
+            mean_tail = to_host(D[:, tail].mean(axis=1))
+            sd_tail = to_host(D[:, tail].std(axis=1, ddof=1)) if nt > 1 else np.zeros(len(names))
             with np.errstate(divide="ignore", invalid="ignore"):
                 shift = np.where(sd_all > 0, (mean_tail - mean_all) / sd_all, 0.0)
             order = sorted(range(len(names)), key=lambda j: -abs(shift[j]))
@@ -1179,11 +1312,11 @@ def compare_rows(name, base_cells, stress_cells, p_diff_tol=P_DIFF_TOL):
         dm = d.mean()
         sd = d.std(ddof=1) if n > 1 else 0.0
         half = Z975 * sd / math.sqrt(n)
-        bp50, sp50 = np.percentile(x, 50), np.percentile(y, 50)
-        bp95, sp95 = np.percentile(x, 95), np.percentile(y, 95)
+        bp50, sp50 = xp.percentile(x, 50), xp.percentile(y, 50)
+        bp95, sp95 = xp.percentile(x, 95), xp.percentile(y, 95)
         rows.append([name, site, month, metric, n] +
                     [fmt(v) for v in (x.mean(), y.mean(), dm, sd, dm - half, dm + half,
-                                      np.mean(d > p_diff_tol), bp50, sp50, sp50 - bp50,
+                                      xp.mean(d > p_diff_tol), bp50, sp50, sp50 - bp50,
                                       bp95, sp95, sp95 - bp95)])
     return rows
 
@@ -1301,7 +1434,7 @@ def sensitivity_metrics(sc, res):
     per path, in site order (as percentiles.csv's ALL and groups)."""
     ents = sensitivity_entities(sc)
     n = res["short_months"].shape[-1]
-    M = np.empty((len(ents), 1 + len(sc.report), n))
+    M = xp.empty((len(ents), 1 + len(sc.report), n))
     for e, (_, members) in enumerate(ents):
         M[e, 0] = res["short_months"][members].sum(axis=0)
         M[e, 1:] = res["short_rep"][members].sum(axis=0)
@@ -1330,15 +1463,21 @@ class Moments:
         self.m2 = self.m2 + m2b + delta * delta * (self.n * nb / n)
         self.n = n
 
+    def to_host(self):
+        """Brings the (small) merged moments to the host, once all chunks are added, before
+        tornado_rows reads them value by value."""
+        self.mean, self.m2 = to_host(self.mean), to_host(self.m2)
+        return self
+
     def sd(self):
-        """Sample sd (n - 1); 0 for one path."""
+        """Sample sd (n - 1); 0 for one path (the moments on the host: see to_host)."""
         if self.n < 2:
             return np.zeros_like(self.mean)
         return np.sqrt(np.maximum(self.m2, 0.0) / (self.n - 1))
 
 
 def zero_small(d, tol=SENS_D_TOL):
-    return np.where(np.abs(d) <= tol, 0.0, d)
+    return xp.where(xp.abs(d) <= tol, 0.0, d)
 
 
 def tornado_rows(sc, inputs, base, acc, n):
@@ -1405,7 +1544,7 @@ def run_sensitivity(cfg, paths, seed, chunk, out_dir, log):
     for c, first in enumerate(range(0, paths, chunk)):
         streams = Streams(seed, c, min(chunk, paths - first))
         res = simulate_chunk(sc, streams)
-        xb = sensitivity_metrics(sc, res)
+        xb = sensitivity_metrics(sc, res)   # on the device under cupy, as are the Moments
         parts.append(res)
         base.add(xb)
         for i, (path, _, lo, hi) in enumerate(inputs):
@@ -1416,6 +1555,10 @@ def run_sensitivity(cfg, paths, seed, chunk, out_dir, log):
             acc[i]["hl"].add(zero_small(xh - xl))
             del xl, xh
         log(f"sensitivity: chunk {c} done ({first + streams.n} of {paths} paths)")
+    base.to_host()
+    for a in acc:
+        for m in a.values():
+            m.to_host()
     rows, top = tornado_rows(sc, inputs, base, acc, paths)
     os.makedirs(out_dir, exist_ok=True)
     write_csv(os.path.join(out_dir, "tornado.csv"), TORNADO_HEADER, rows)
@@ -1426,7 +1569,7 @@ def run_sensitivity(cfg, paths, seed, chunk, out_dir, log):
     with open(os.path.join(out_dir, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
         f.write("\n")
-    all_res = {k: np.concatenate([p[k] for p in parts], axis=-1) for k in parts[0]}
+    all_res = {k: xp.concatenate([p[k] for p in parts], axis=-1) for k in parts[0]}
     write_reports(sc, all_res, out_dir)
 
 
@@ -1456,6 +1599,9 @@ def main(argv=None):
     ap.add_argument("--p-diff-tol", type=float, default=P_DIFF_TOL,
                     help="with --stress: p_diff_positive counts d > this (default 1e-9; "
                          "0: the literal d > 0, rounding noise included)")
+    ap.add_argument("--xp", choices=("numpy", "cupy"), default="numpy",
+                    help="array module for the per-path arrays: numpy (default) or cupy (a GPU; "
+                         "the same random numbers, drawn on the host)")
     ap.add_argument("--verbose", "-v", action="store_true", help="progress on stderr")
     a = ap.parse_args(argv)
     if a.only and not a.stress:
@@ -1464,6 +1610,11 @@ def main(argv=None):
         ap.error("--stress and --sensitivity are separate modes")
     if a.chunk < 1 or (a.paths is not None and a.paths < 1):
         ap.error("--paths and --chunk must be at least 1")
+    started = time.perf_counter()
+    problem = use_array_module(a.xp)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
 
     def log(msg):
         if a.verbose:
@@ -1505,6 +1656,13 @@ def main(argv=None):
     except OverrideError as e:
         print(f"reference_numpy: error: {e}", file=sys.stderr)
         return 2
+    # One line for a benchmark to read: the array module, the simulation's wall time (every
+    # simulate_chunk, device synchronised) and the whole run's (set-up and tables included).
+    print(f"reference_numpy: xp={XP_NAME} ({array_module_description()}) "
+          f"simulate_s={SIM_CLOCK['seconds']:.3f} total_s={time.perf_counter() - started:.3f} "
+          f"paths={paths} chunk={a.chunk} simulate_calls={SIM_CLOCK['calls']}"
+          + (f" host_fallbacks={','.join(XSP_HOST_FALLBACKS)}" if XSP_HOST_FALLBACKS else ""),
+          file=sys.stderr, flush=True)
     return 0
 
 
