@@ -1,4 +1,6 @@
 // Root bins placed by a pilot sample of the run's own paths (StreamingReducer::place_root_bins).
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -101,29 +103,40 @@ std::vector<double> pilot_edges(const std::vector<double>& sorted,
 }  // namespace
 
 void StreamingReducer::place_root_bins(const double* values, std::uint64_t count,
-                                       std::uint64_t stride) {
+                                       std::uint64_t stride, int threads) {
   CAPRISK_EXPECTS(pass_ == 1, "root bins placed after the first pass");
   std::vector<double> levels;
   const std::uint64_t n = std::max<std::uint64_t>(1, paths_);
   for (std::uint64_t rank : needed_ranks())
     levels.push_back((static_cast<double>(rank) + 0.5) / static_cast<double>(n));
   const auto budget = static_cast<std::size_t>(std::max(2, limits_.root_bins / 2));
-  std::vector<double> sample(count);
-  for (std::size_t c = 0; c < static_cast<std::size_t>(spec_.quantile_cells()); ++c) {
-    const CellAccumulator& cell = cells_[c];
-    CAPRISK_EXPECTS(!cell.root->complete && std::all_of(cell.root->counts.begin(),
-                                                         cell.root->counts.end(),
-                                                         [](std::uint64_t k) { return k == 0; }),
+  const auto cells = static_cast<std::int64_t>(spec_.quantile_cells());
+  for (std::int64_t c = 0; c < cells; ++c) {
+    const HistogramNode& root = *cells_[static_cast<std::size_t>(c)].root;
+    CAPRISK_EXPECTS(!root.complete && std::all_of(root.counts.begin(), root.counts.end(),
+                                                  [](std::uint64_t k) { return k == 0; }),
                     "root bins placed after values were added");
-    std::copy_n(values + c * stride, count, sample.begin());
-    std::sort(sample.begin(), sample.end());
-    std::vector<double> edges = pilot_edges(sample, levels, budget);
-    // No value exceeds the cell's upper bound: an edge above it (just above an atom at the
-    // bound, such as a group's all-short indicator at 1) would only add an empty bin, and put
-    // the root's range outside the cell's, which a saved state must not have.
-    edges.erase(std::upper_bound(edges.begin(), edges.end(), cell.upper), edges.end());
-    if (edges.empty()) continue;
-    cells_[c].root = std::make_unique<HistogramNode>(std::move(edges), cell.scale, cell.spread_scale);
+  }
+  // Cells are independent: each thread sorts its cells' samples, and the bins are the same
+  // whatever the thread count (a pilot that is the whole run sorts every path of every cell).
+  const int thread_count = threads > 0 ? threads : omp_get_max_threads();
+#pragma omp parallel num_threads(thread_count)
+  {
+    std::vector<double> sample(count);
+#pragma omp for schedule(dynamic, 1)
+    for (std::int64_t cell_index = 0; cell_index < cells; ++cell_index) {
+      const auto c = static_cast<std::size_t>(cell_index);
+      CellAccumulator& cell = cells_[c];
+      std::copy_n(values + c * stride, count, sample.begin());
+      std::sort(sample.begin(), sample.end());
+      std::vector<double> edges = pilot_edges(sample, levels, budget);
+      // No value exceeds the cell's upper bound: an edge above it (just above an atom at the
+      // bound, such as a group's all-short indicator at 1) would only add an empty bin, and
+      // put the root's range outside the cell's, which a saved state must not have.
+      edges.erase(std::upper_bound(edges.begin(), edges.end(), cell.upper), edges.end());
+      if (edges.empty()) continue;
+      cell.root = std::make_unique<HistogramNode>(std::move(edges), cell.scale, cell.spread_scale);
+    }
   }
 }
 }  // namespace caprisk

@@ -66,7 +66,8 @@ class StreamingReducer {
   /// puts the wanted ranks, coarse elsewhere, a bin of its own for every value the pilot saw
   /// twice. The tables stay exact whatever the pilot; it decides only how many refining passes
   /// they take (one, unless the pilot was badly wrong or the run is very large).
-  void place_root_bins(const double* values, std::uint64_t count, std::uint64_t stride);
+  void place_root_bins(const double* values, std::uint64_t count, std::uint64_t stride,
+                       int threads = 0);
 
   /// 1 for the first pass (everything is counted), 2, 3, ... for the refining passes.
   int pass() const { return pass_; }

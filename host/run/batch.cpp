@@ -153,6 +153,7 @@ PathSource single_source(const FlatScenario& flat, std::uint64_t seed, int threa
     simulate_cpu(flat, seed, first, count, out, threads, nullptr);
   };
   source.simulate = std::move(simulate);
+  source.threads = threads;
   return source;
 }
 
@@ -304,7 +305,7 @@ std::unique_ptr<StreamingReducer> fresh_reducer(std::uint64_t paths, const PathS
   outputs.codes.resize(static_cast<std::size_t>(spec.code_cells()) * outputs.count);
   source.pilot(0, outputs.count,
                chunk_output(spec, outputs.values.data(), outputs.codes.data(), outputs.count));
-  reducer->place_root_bins(outputs.values.data(), outputs.count, outputs.count);
+  reducer->place_root_bins(outputs.values.data(), outputs.count, outputs.count, source.threads);
   if (pilot != nullptr) *pilot = std::move(outputs);
   return reducer;
 }

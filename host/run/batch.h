@@ -75,6 +75,8 @@ struct PathSource {
   /// and kept in memory, the passes reading them there (--memory-budget on the CPU backend in
   /// one process; ranks, shards and the GPU keep the 64 MB that costs nothing).
   std::uint64_t whole_run_bytes = std::uint64_t{64} << 20;
+  /// CPU threads for placing the root bins from the pilot (0: all cores).
+  int threads = 0;
 };
 
 /// --memory-budget's default: a quarter of the machine's physical memory (docs/PERFORMANCE.md).
