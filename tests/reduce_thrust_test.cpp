@@ -1,6 +1,7 @@
 // The device reduction (host/reduce/reduce_thrust.h) run under thrust::omp::par must give the same
 // tables as the host reduction: the CUDA backend runs this very code with thrust::cuda::par.
 #include <gtest/gtest.h>
+#include <thrust/gather.h>
 #include <thrust/system/omp/execution_policy.h>
 
 #include "host/reduce/reduce_thrust.h"
@@ -19,7 +20,11 @@ TEST(ReduceThrust, MatchesTheHostReductionOnTheDefaultScenario) {
   const RunResults expected = reduce(host_run.samples, scenario.percentiles, 2);
   const RunResults actual = reduce_with_policy(
       thrust::omp::par, thrust_run.samples.column(0), thrust_run.samples.codes(0), layout,
-      scenario.paths, scenario.percentiles, [](const double* p) { return *p; });
+      scenario.paths, scenario.percentiles, [&](const double* column, std::vector<double>& out) {
+        // As the CUDA backend gathers them: one thrust::gather of every needed rank.
+        const std::vector<std::uint64_t> ranks = needed_ranks(scenario.paths, scenario.percentiles);
+        thrust::gather(thrust::omp::par, ranks.begin(), ranks.end(), column, out.begin());
+      });
 
   ASSERT_EQ(actual.cells.size(), expected.cells.size());
   for (std::size_t cell = 0; cell < expected.cells.size(); ++cell) {

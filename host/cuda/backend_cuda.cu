@@ -1,10 +1,12 @@
 // CUDA backend: the launch layer over kernels/simulate_kernel.cuh (one thread per path), device
 // memory, and the Thrust reduction of host/reduce/reduce_thrust.h on the device.
 #include <cuda_runtime.h>
+#include <thrust/gather.h>
 #include <thrust/system/cuda/execution_policy.h>
 
 #include <algorithm>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -143,11 +145,6 @@ void launch(std::uint64_t seed, std::uint64_t first, std::uint64_t count, std::u
   CAPRISK_CUDA_CHECK_LAUNCH();
 }
 
-double read_device_double(const double* pointer) {
-  double value = 0;
-  CAPRISK_CUDA_TRY(cudaMemcpy(&value, pointer, sizeof value, cudaMemcpyDeviceToHost));
-  return value;
-}
 
 /// Times the work between construction and stop() with CUDA events.
 class EventTimer {
@@ -176,6 +173,46 @@ class EventTimer {
   cudaEvent_t stop_{};
 };
 
+/// Thrust's temporary storage, kept for reuse: a device reduction makes hundreds of Thrust
+/// calls (a sort, reductions and counts per cell), and each would otherwise cudaMalloc and
+/// cudaFree its scratch, a synchronising pair per call (issue 18, item 4). Blocks are reused
+/// by size class (powers of two from 4 KiB) and freed when the reduction ends.
+class CachingAllocator {
+ public:
+  using value_type = char;
+  CachingAllocator() = default;
+  CachingAllocator(const CachingAllocator&) = delete;
+  CachingAllocator& operator=(const CachingAllocator&) = delete;
+  ~CachingAllocator() {
+    for (auto& [size, block] : free_) cudaFree(block);
+    for (auto& [block, size] : used_) cudaFree(block);
+  }
+  char* allocate(std::ptrdiff_t bytes) {
+    std::size_t size = 4096;
+    while (size < static_cast<std::size_t>(bytes)) size *= 2;
+    char* block = nullptr;
+    const auto found = free_.find(size);
+    if (found != free_.end()) {
+      block = found->second;
+      free_.erase(found);
+    } else {
+      CAPRISK_CUDA_TRY(cudaMalloc(reinterpret_cast<void**>(&block), size));
+    }
+    used_.emplace(block, size);
+    return block;
+  }
+  void deallocate(char* block, std::size_t) {
+    const auto found = used_.find(block);
+    if (found == used_.end()) return;
+    free_.emplace(found->second, block);
+    used_.erase(found);
+  }
+
+ private:
+  std::multimap<std::size_t, char*> free_;
+  std::map<char*, std::size_t> used_;
+};
+
 /// Every path's outputs on the device at once, reduced there with Thrust.
 RunResults run_on_device(std::uint64_t seed, std::uint64_t paths, PathLayout layout,
                          const std::vector<double>& percentiles, std::uint64_t chunk,
@@ -195,8 +232,19 @@ RunResults run_on_device(std::uint64_t seed, std::uint64_t paths, PathLayout lay
   info.kernel_seconds = timer.stop_seconds();
   info.reduced_on_device = true;
   EventTimer reduce_timer;
-  RunResults results = reduce_with_policy(thrust::cuda::par, values.data(), codes.data(), layout,
-                                          paths, percentiles, read_device_double);
+  // The order statistics every cell needs, gathered on the device and copied in one go.
+  const std::vector<std::uint64_t> ranks = needed_ranks(paths, percentiles);
+  const DeviceBuffer<std::uint64_t> device_ranks(ranks.data(), ranks.size());
+  DeviceBuffer<double> gathered(ranks.size());
+  const auto gather = [&](const double* column, std::vector<double>& out) {
+    thrust::gather(thrust::cuda::par, device_ranks.data(), device_ranks.data() + ranks.size(),
+                   column, gathered.data());
+    CAPRISK_CUDA_TRY(cudaMemcpy(out.data(), gathered.data(), ranks.size() * sizeof(double),
+                                cudaMemcpyDeviceToHost));
+  };
+  CachingAllocator scratch;
+  RunResults results = reduce_with_policy(thrust::cuda::par(scratch), values.data(),
+                                          codes.data(), layout, paths, percentiles, gather);
   info.reduce_seconds = reduce_timer.stop_seconds();
   return results;
 }

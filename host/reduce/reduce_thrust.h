@@ -9,7 +9,11 @@
 #include <thrust/sort.h>
 #include <thrust/transform_reduce.h>
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "host/reduce/results.h"
@@ -34,17 +38,49 @@ struct IsPositive {
   CAPRISK_HD bool operator()(double x) const { return x > 0.0; }
 };
 
+/// How many paths have each binding code, counted in one pass over a column.
+struct CodeCounts {
+  std::uint64_t count[binding_code_count];
+};
+struct CountCode {
+  CAPRISK_HD CodeCounts operator()(std::uint8_t code) const {
+    CodeCounts c{};
+    if (code < binding_code_count) c.count[code] = 1;
+    return c;
+  }
+};
+struct AddCodeCounts {
+  CAPRISK_HD CodeCounts operator()(const CodeCounts& a, const CodeCounts& b) const {
+    CodeCounts c;
+    for (int k = 0; k < binding_code_count; ++k) c.count[k] = a.count[k] + b.count[k];
+    return c;
+  }
+};
+
 /// Reduces cell-major outputs of `n` paths (stride n) with `policy`; sorts the value columns
-/// in place. `read` fetches one double from the policy's memory (a device-to-host copy for
-/// CUDA, a plain load for OpenMP).
-template <class Policy, class Read>
+/// in place. `gather(column, values)` fetches, from the policy's memory, the sorted column's
+/// values at needed_ranks(n, percentiles) into `values` (host memory, one per rank): for
+/// CUDA one thrust::gather and one device-to-host copy per cell, where reading each order
+/// statistic alone cost a synchronous copy each (issue 18, item 4); for OpenMP plain loads.
+template <class Policy, class Gather>
 RunResults reduce_with_policy(Policy policy, double* values, const std::uint8_t* codes,
                               PathLayout layout, std::uint64_t n,
-                              const std::vector<double>& percentiles, Read read) {
+                              const std::vector<double>& percentiles, Gather gather) {
   RunResults results;
   results.layout = layout;
   results.paths = n;
   const auto length = static_cast<std::ptrdiff_t>(n);
+  const std::vector<std::uint64_t> ranks = needed_ranks(n, percentiles);
+  std::vector<double> at_ranks(ranks.size());
+  // The sorted column's value at rank i, from the gathered values (every rank
+  // finish_statistics reads is in `ranks`).
+  const auto read = [&](std::uint64_t i) {
+    const auto found = std::lower_bound(ranks.begin(), ranks.end(), i);
+    if (found == ranks.end() || *found != i)
+      throw std::logic_error("reduce_with_policy: rank " + std::to_string(i) +
+                             " is not among needed_ranks()");
+    return at_ranks[static_cast<std::size_t>(found - ranks.begin())];
+  };
   for (int cell = 0; cell < layout.value_count(); ++cell) {
     double* column = values + static_cast<std::uint64_t>(cell) * n;
     ColumnSums sums;
@@ -55,24 +91,24 @@ RunResults reduce_with_policy(Policy policy, double* values, const std::uint8_t*
     sums.squared_deviations = thrust::transform_reduce(
         policy, column, column + length, SquaredDeviation{mean}, 0.0, thrust::plus<double>());
     thrust::sort(policy, column, column + length);
+    gather(static_cast<const double*>(column), at_ranks);
     const std::uint64_t tail = cvar_tail_count(n);
-    const double tail_start = read(column + (n - tail));
+    const double tail_start = read(n - tail);
     sums.tail_excess = thrust::transform_reduce(policy, column + (n - tail), column + length,
                                                 Excess{tail_start}, 0.0, thrust::plus<double>());
     sums.tail_squared_excess =
         thrust::transform_reduce(policy, column + (n - tail), column + length,
                                  SquaredDeviation{tail_start}, 0.0, thrust::plus<double>());
-    results.cells.push_back(
-        finish_statistics(n, sums, percentiles, [&](std::uint64_t i) { return read(column + i); }));
+    results.cells.push_back(finish_statistics(n, sums, percentiles, read));
   }
   for (int site = 0; site < layout.site_count; ++site) {
     for (int report = 0; report < layout.report_count; ++report) {
       const std::uint8_t* column =
           codes + static_cast<std::uint64_t>(layout.binding(site, report)) * n;
+      const CodeCounts counted = thrust::transform_reduce(
+          policy, column, column + length, CountCode{}, CodeCounts{}, AddCodeCounts{});
       std::array<std::uint64_t, binding_code_count> counts{};
-      for (std::uint8_t code = 0; code < binding_code_count; ++code)
-        counts[code] =
-            static_cast<std::uint64_t>(thrust::count(policy, column, column + length, code));
+      for (int code = 0; code < binding_code_count; ++code) counts[code] = counted.count[code];
       results.binding_counts.push_back(counts);
     }
   }
