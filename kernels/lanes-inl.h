@@ -314,7 +314,8 @@ CAPRISK_LANE Real<W> double_of_bits(const Mask<W>& a) {
 /// Cody-Waite reduction x = n ln 2 + r with |r| <= ln 2 / 2 (ln 2 split so that n * ln2_hi
 /// is exact), e^r by its Taylor series to r^13 (truncation below 5e-18 relative), and 2^n
 /// made from its exponent bits. Within 1 ulp of the correctly rounded value
-/// (tests/lanes_test.cpp), subnormal results included; 0 below -746, infinity above 709.
+/// (tests/lanes_test.cpp), subnormal results included; 0 below -746, infinity above 709 (where
+/// e^x is still finite up to 709.78: the model's arguments, -t / tau, are never positive).
 template <int W>
 CAPRISK_LANE Real<W> exp_of(const Real<W>& x) {
   constexpr double log2_e = 1.4426950408889634;

@@ -3,13 +3,14 @@
 // path; the CPU's SIMD batches (host/run/simd_batch.cpp) instantiate the same model with W =
 // the vector width of the target Highway dispatches to.
 //
-// A Pack is a plain array and every operation a loop over its lanes: in the CPU's per-target
-// code, which is compiled with that target's instructions and has the model inlined into it,
-// g++ turns the loops into vector instructions. Every lane does exactly the IEEE operations the
-// scalar model does, in the same order, so a path's outputs do not depend on W (the SIMD code
-// is compiled with -ffp-contract=off, so no multiply-add is fused in one and not the other).
-// What does not vectorise (a libm exp, a schedule's gather, a rare event) is the same scalar
-// call per lane.
+// On the host a Pack with W > 1 is a GCC vector, whose operations g++ compiles to the
+// instructions of the target the code is compiled for: kernels/lanes-inl.h is included again
+// inside each target's namespace for that (see there). Every lane does exactly the IEEE
+// operations the scalar model does, in the same order, so on the CPU a path's outputs do not
+// depend on W (the CPU code is compiled with -ffp-contract=off, so no multiply-add is fused in
+// one and not the other; nvcc fuses them on the GPU, whose tables agree within their
+// intervals). What does not vectorise (a gather, a rare event) is the same scalar code per
+// lane.
 #pragma once
 
 #include <cmath>

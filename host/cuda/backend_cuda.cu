@@ -51,6 +51,14 @@ const LaunchShape& launch_shape() {
     if (end == text || *end != '\0' || block < 32 || block > 1024 || block % 32 != 0)
       throw UserError("CAPRISK_CUDA_BLOCK='" + value +
                       "': expected 'occupancy' or a multiple of 32 from 32 to 1024");
+    // The kernel's own limit (its registers per thread), not the device's 1024.
+    cudaFuncAttributes attributes{};
+    CAPRISK_CUDA_TRY(cudaFuncGetAttributes(&attributes, simulate_paths_kernel));
+    if (block > attributes.maxThreadsPerBlock)
+      throw UserError("CAPRISK_CUDA_BLOCK=" + value + ": the kernel launches at most " +
+                      std::to_string(attributes.maxThreadsPerBlock) +
+                      " threads per block on this device (" +
+                      std::to_string(attributes.numRegs) + " registers per thread)");
     chosen.threads_per_block = static_cast<int>(block);
     chosen.name = "block " + value;
     return chosen;

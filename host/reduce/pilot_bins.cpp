@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <limits>
 
 #include "host/errors.h"
@@ -120,23 +121,38 @@ void StreamingReducer::place_root_bins(const double* values, std::uint64_t count
   // Cells are independent: each thread sorts its cells' samples, and the bins are the same
   // whatever the thread count (a pilot that is the whole run sorts every path of every cell).
   const int thread_count = threads > 0 ? threads : omp_get_max_threads();
+  // An exception cannot leave an OpenMP region: the first one (bad_alloc) is kept and rethrown.
+  std::exception_ptr failure;
 #pragma omp parallel num_threads(thread_count)
   {
-    std::vector<double> sample(count);
+    std::vector<double> sample;
+    try {
+      sample.resize(count);
+    } catch (...) {
+#pragma omp critical(caprisk_root_bins)
+      if (!failure) failure = std::current_exception();
+    }
 #pragma omp for schedule(dynamic, 1)
     for (std::int64_t cell_index = 0; cell_index < cells; ++cell_index) {
-      const auto c = static_cast<std::size_t>(cell_index);
-      CellAccumulator& cell = cells_[c];
-      std::copy_n(values + c * stride, count, sample.begin());
-      std::sort(sample.begin(), sample.end());
-      std::vector<double> edges = pilot_edges(sample, levels, budget);
-      // No value exceeds the cell's upper bound: an edge above it (just above an atom at the
-      // bound, such as a group's all-short indicator at 1) would only add an empty bin, and
-      // put the root's range outside the cell's, which a saved state must not have.
-      edges.erase(std::upper_bound(edges.begin(), edges.end(), cell.upper), edges.end());
-      if (edges.empty()) continue;
-      cell.root = std::make_unique<HistogramNode>(std::move(edges), cell.scale, cell.spread_scale);
+      if (sample.size() != count) continue;
+      try {
+        const auto c = static_cast<std::size_t>(cell_index);
+        CellAccumulator& cell = cells_[c];
+        std::copy_n(values + c * stride, count, sample.begin());
+        std::sort(sample.begin(), sample.end());
+        std::vector<double> edges = pilot_edges(sample, levels, budget);
+        // No value exceeds the cell's upper bound: an edge above it (just above an atom at the
+        // bound, such as a group's all-short indicator at 1) would only add an empty bin, and
+        // put the root's range outside the cell's, which a saved state must not have.
+        edges.erase(std::upper_bound(edges.begin(), edges.end(), cell.upper), edges.end());
+        if (edges.empty()) continue;
+        cell.root = std::make_unique<HistogramNode>(std::move(edges), cell.scale, cell.spread_scale);
+      } catch (...) {
+#pragma omp critical(caprisk_root_bins)
+        if (!failure) failure = std::current_exception();
+      }
     }
   }
+  if (failure) std::rethrow_exception(failure);
 }
 }  // namespace caprisk

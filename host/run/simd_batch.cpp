@@ -43,6 +43,7 @@ HWY_AFTER_NAMESPACE();
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <mutex>
 #include <stdexcept>
 
 namespace caprisk {
@@ -58,7 +59,11 @@ std::int64_t real_targets() {
   return targets;
 }
 
-bool from_environment_read = false;
+/// CAPRISK_SIMD, read once (std::call_once: the first caller may be any thread); a name this
+/// CPU cannot honour is kept and thrown to every caller, never forgotten after the first.
+std::once_flag environment_once;
+std::string environment_error;
+bool environment_overridden = false;  // select_simd_target ran before the environment was read
 
 std::string lowered(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
@@ -66,11 +71,19 @@ std::string lowered(std::string text) {
   return text;
 }
 
+void choose_target(const std::string& name);
+
 void read_environment() {
-  if (from_environment_read) return;
-  from_environment_read = true;
-  const char* name = std::getenv("CAPRISK_SIMD");
-  if (name != nullptr && *name != '\0') select_simd_target(name);
+  std::call_once(environment_once, [] {
+    const char* name = std::getenv("CAPRISK_SIMD");
+    if (environment_overridden || name == nullptr || *name == '\0') return;
+    try {
+      choose_target(name);
+    } catch (const std::invalid_argument& e) {
+      environment_error = e.what();
+    }
+  });
+  if (!environment_error.empty()) throw std::invalid_argument(environment_error);
 }
 
 }  // namespace
@@ -83,8 +96,18 @@ std::vector<std::string> available_simd_targets() {
 }
 
 void select_simd_target(const std::string& name) {
-  from_environment_read = true;
-  const std::string wanted = lowered(name == "avx512" || name == "AVX512" ? "avx3" : name);
+  // An explicit choice wins over CAPRISK_SIMD (which is then not read); a bad CAPRISK_SIMD
+  // read before is still thrown.
+  environment_overridden = true;
+  read_environment();
+  choose_target(name);
+}
+
+namespace {
+
+void choose_target(const std::string& name) {
+  const std::string named = lowered(name);
+  const std::string wanted = named == "avx512" ? "avx3" : named;
   real_targets();  // read the CPU's targets before any mock replaces them
   if (wanted == "best") {
     hwy::SetSupportedTargetsForTest(0);
@@ -103,6 +126,8 @@ void select_simd_target(const std::string& name) {
   throw std::invalid_argument("SIMD target '" + name + "' is not available on this CPU (" +
                               "available: " + known + ", best)");
 }
+
+}  // namespace
 
 SimdTarget simd_target() {
   read_environment();
