@@ -145,16 +145,6 @@ CAPRISK_LANE Mask<W> operator&(const Mask<W>& a, const Mask<W>& b) {
   return r;
 }
 template <int W>
-CAPRISK_LANE Mask<W> operator|(const Mask<W>& a, const Mask<W>& b) {
-  Mask<W> r;
-  if constexpr (vector_pack<W>) {
-    r.v = a.v | b.v;
-  } else {
-    for (int l = 0; l < W; ++l) r.v[l] = a.v[l] | b.v[l];
-  }
-  return r;
-}
-template <int W>
 CAPRISK_LANE Mask<W> operator!(const Mask<W>& a) {
   Mask<W> r;
   if constexpr (vector_pack<W>) {
@@ -250,18 +240,6 @@ CAPRISK_LANE Real<W> max_of(double a, const Real<W>& b) {
   return max_of(splat<W>(a), b);
 }
 
-template <int W>
-CAPRISK_LANE Real<W> floor_of(const Real<W>& a) {
-  Real<W> r;
-  for (int l = 0; l < W; ++l) r.v[l] = floor(a.v[l]);
-  return r;
-}
-template <int W>
-CAPRISK_LANE Real<W> ceil_of(const Real<W>& a) {
-  Real<W> r;
-  for (int l = 0; l < W; ++l) r.v[l] = ceil(a.v[l]);
-  return r;
-}
 /// Each lane's double truncated to a 64-bit integer (the lanes hold whole numbers of months).
 template <int W>
 CAPRISK_LANE Mask<W> to_int64(const Real<W>& a) {
@@ -436,13 +414,6 @@ CAPRISK_LANE Real<W> schedule_lanes(const SchedulePoint* pool, ScheduleRef ref,
   return r;
 }
 
-/// Lane l of the result is base[index[l]].
-template <int W>
-CAPRISK_LANE Real<W> gather(const double* base, const Pack<int, W>& index) {
-  Real<W> r;
-  for (int l = 0; l < W; ++l) r.v[l] = base[index.v[l]];
-  return r;
-}
 
 /// Writes lane l to at[l]: W consecutive paths' column of one cell.
 template <int W>

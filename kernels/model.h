@@ -28,10 +28,7 @@ constexpr int installed_history_months = ModelLimits::max_per_gw_lag + 1;
 struct YieldCurveInputs {
   double initial;
   double mature;
-  double tau_months;
-  CAPRISK_HD double at(double t) const {
-    return mature - (mature - initial) * model_exp(-t / tau_months);
-  }
+  double tau_months;  ///< Y(t) = mature - (mature - initial) exp(-t / tau): YieldCurveLanes::at
 };
 
 struct ProgramInputs {
@@ -165,14 +162,6 @@ CAPRISK_DEVICE inline SiteInputs sample_site(const SiteParams& p, std::uint64_t 
 /// Limits within this of the smallest (1 W) count as tied, so that binary rounding
 /// (0.5 - 0.4 = 0.09999999999999998) never decides a tie.
 constexpr double binding_tie_gw = 1e-9;
-
-/// Picks the smallest of the three limits of a short site-month; ties: power, supply, funding.
-CAPRISK_HD inline std::uint8_t binding_constraint(double room, double supply, double funds) {
-  const double smallest = min_of(room, min_of(supply, funds)) + binding_tie_gw;
-  if (room <= smallest) return binding_power;
-  if (supply <= smallest) return binding_supply;
-  return binding_funding;
-}
 
 /// A path's static draws: the copula factors, then the program's, each supplier's, each deal's
 /// and each site's inputs, each part from its own stream.

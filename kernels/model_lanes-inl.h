@@ -55,7 +55,7 @@ struct YieldCurveLanes {
   Real<W> initial;
   Real<W> mature;
   Real<W> tau_months;
-  /// YieldCurveInputs::at on each lane, the same operations.
+  /// Y(t) on each lane (docs/MODEL.md, "Supply"), with the model's exp.
   CAPRISK_HD Real<W> at(const Real<W>& t) const {
     return mature - (mature - initial) * exp_of(-t / tau_months);
   }
@@ -319,7 +319,9 @@ CAPRISK_DEVICE inline void simulate_lanes(const ScenarioView& s, std::uint64_t s
       const M reached = installed[i] + shortfall_tolerance_gw >= on_target_gw;
       on_target_month[i] = select((on_target_month[i] < 0.0) & reached,
                                   splat<W>(static_cast<double>(t)), on_target_month[i]);
-      // The binding constraint, where it is written (binding_constraint's rule, on every lane).
+      // The binding constraint, where it is written: the smallest of the three limits of a
+      // short site-month, ties (within binding_tie_gw) going to power, then supply, then
+      // funding.
       std::uint8_t binding[W] = {};
       if (is_report_month || trace != nullptr) {
         const R smallest = min_of(room, min_of(supply_before, funds)) + binding_tie_gw;

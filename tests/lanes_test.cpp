@@ -260,3 +260,21 @@ TEST(SimdTargets, AnUnknownTargetIsRefusedWithTheAvailableOnes) {
 
 }  // namespace
 }  // namespace caprisk
+
+namespace caprisk {
+namespace {
+
+TEST(SimdTargets, AnUnknownTargetInTheEnvironmentIsAUsageError) {
+  const testing::CommandResult bad =
+      testing::run_shell("CAPRISK_SIMD=avx1024 " + std::string(CAPRISK_BINARY) + " devices");
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_TRUE(testing::contains(bad.output, "CAPRISK_SIMD: SIMD target 'avx1024'")) << bad.output;
+  EXPECT_TRUE(testing::contains(bad.output, "available: ")) << bad.output;
+  const testing::CommandResult forced =
+      testing::run_shell("CAPRISK_SIMD=scalar " + std::string(CAPRISK_BINARY) + " devices");
+  EXPECT_EQ(forced.exit_code, 0) << forced.output;
+  EXPECT_TRUE(testing::contains(forced.output, "cpu: SIMD SCALAR, 1 lane ")) << forced.output;
+}
+
+}  // namespace
+}  // namespace caprisk
