@@ -168,6 +168,32 @@ TEST(Streaming, APilotLargerThanTheBinBudgetStillPlacesBinsAndStaysExact) {
   expect_same_tables(reducer.results(), expected, 1e-12);
 }
 
+TEST(Streaming, AWholeRunPilotIsSampledForItsBinsAndStaysExact) {
+  // A pilot larger than limits.sorted_pilot (a whole run kept in memory) places the bins from
+  // an even sample of itself: the tables are still the full sort's, in one refining pass, and
+  // the bins are not those of the whole pilot.
+  const RunResults expected = full_sort(default_scenario(12000), 2);
+  testing::Simulation sim(default_scenario(12000), 2);
+  const std::vector<double> pilot = first_paths(sim, 12000);
+  StreamingLimits sampled_limits;
+  sampled_limits.sorted_pilot = 1500;
+  StreamingReducer sampled(sim.flat->reduction_spec(), sim.scenario.paths, sampled_limits);
+  sampled.place_root_bins(pilot.data(), 12000, 12000, 2);
+  StreamingReducer whole(sim.flat->reduction_spec(), sim.scenario.paths);
+  whole.place_root_bins(pilot.data(), 12000, 12000, 1);
+  int differ = 0;
+  for (int c = 0; c < sim.layout().value_count(); ++c)
+    differ += sampled.root(c).edges != whole.root(c).edges ? 1 : 0;
+  EXPECT_GT(differ, 0);
+  EXPECT_EQ(stream(sim, sampled, 12000, 2), 2);
+  expect_same_tables(sampled.results(), expected, 1e-12);
+  // The sample does not depend on the thread count.
+  StreamingReducer again(sim.flat->reduction_spec(), sim.scenario.paths, sampled_limits);
+  again.place_root_bins(pilot.data(), 12000, 12000, 1);
+  for (int c = 0; c < sim.layout().value_count(); ++c)
+    EXPECT_EQ(again.root(c).edges, sampled.root(c).edges) << "cell " << c;
+}
+
 TEST(Streaming, AValueThePilotSawTwiceGetsABinOfItsOwn) {
   testing::Simulation sim(default_scenario(20000), 2);
   StreamingReducer reducer(sim.flat->reduction_spec(), sim.scenario.paths);

@@ -75,6 +75,16 @@ void HistogramNode::add(double value) {
   squares[bin] += quantum * quantum;
 }
 
+void HistogramNode::index_routes() {
+  routes.assign(static_cast<std::size_t>(bins), route_drop);
+  for (const auto& [bin, kept] : collected)
+    if (!kept.complete) routes[static_cast<std::size_t>(bin)] = route_collect;
+  for (const auto& [bin, child] : children) {
+    routes[static_cast<std::size_t>(bin)] = route_child;
+    child->index_routes();
+  }
+}
+
 void locate(const HistogramNode& node, std::uint64_t rank, int& bin, std::uint64_t& within) {
   bin = 0;
   std::uint64_t below = 0;

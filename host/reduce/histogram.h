@@ -53,6 +53,13 @@ struct HistogramNode {
   };
   std::map<int, Kept> collected;  ///< bins whose values are kept
   bool complete = false;          ///< filled by a finished pass
+  /// Where a pass sends a value of each bin (route_drop, route_child, route_collect), so that
+  /// routing looks up the maps only for the few values they want; index_routes() fills it from
+  /// `children` and `collected`, and the reducer calls it before each chunk of a refining pass.
+  std::vector<std::uint8_t> routes;
+  static constexpr std::uint8_t route_drop = 0, route_child = 1, route_collect = 2;
+  /// Fills `routes` from the maps, here and in every child.
+  void index_routes();
 
   HistogramNode(double lower_bound, double upper_bound, int bin_count, double fixed_scale,
                 double square_scale);

@@ -121,24 +121,32 @@ void StreamingReducer::place_root_bins(const double* values, std::uint64_t count
   // Cells are independent: each thread sorts its cells' samples, and the bins are the same
   // whatever the thread count (a pilot that is the whole run sorts every path of every cell).
   const int thread_count = threads > 0 ? threads : omp_get_max_threads();
+  // Path i * count / sampled, for i < sampled: evenly spread, whatever the thread count.
+  const std::uint64_t sampled = std::min(count, std::max<std::uint64_t>(1, limits_.sorted_pilot));
   // An exception cannot leave an OpenMP region: the first one (bad_alloc) is kept and rethrown.
   std::exception_ptr failure;
 #pragma omp parallel num_threads(thread_count)
   {
     std::vector<double> sample;
     try {
-      sample.resize(count);
+      sample.resize(sampled);
     } catch (...) {
 #pragma omp critical(caprisk_root_bins)
       if (!failure) failure = std::current_exception();
     }
 #pragma omp for schedule(dynamic, 1)
     for (std::int64_t cell_index = 0; cell_index < cells; ++cell_index) {
-      if (sample.size() != count) continue;
+      if (sample.size() != sampled) continue;
       try {
         const auto c = static_cast<std::size_t>(cell_index);
         CellAccumulator& cell = cells_[c];
-        std::copy_n(values + c * stride, count, sample.begin());
+        const double* column = values + c * stride;
+        if (sampled == count) {
+          std::copy_n(column, count, sample.begin());
+        } else {
+          for (std::uint64_t i = 0; i < sampled; ++i)
+            sample[i] = column[static_cast<std::uint64_t>(static_cast<Int128>(i) * count / sampled)];
+        }
         std::sort(sample.begin(), sample.end());
         std::vector<double> edges = pilot_edges(sample, levels, budget);
         // No value exceeds the cell's upper bound: an edge above it (just above an atom at the

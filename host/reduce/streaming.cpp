@@ -80,13 +80,12 @@ void route(HistogramNode* node, double value) {
       return;
     }
     const int bin = node->bin_of(value);
-    if (const auto child = node->children.find(bin); child != node->children.end()) {
-      node = child->second.get();
+    const std::uint8_t where = node->routes[static_cast<std::size_t>(bin)];
+    if (where == HistogramNode::route_child) {
+      node = node->children.find(bin)->second.get();
       continue;
     }
-    if (const auto kept = node->collected.find(bin); kept != node->collected.end()) {
-      if (!kept->second.complete) kept->second.values.push_back(value);
-    }
+    if (where == HistogramNode::route_collect) node->collected.find(bin)->second.values.push_back(value);
     return;
   }
 }
@@ -111,22 +110,38 @@ void StreamingReducer::add_chunk(const double* values, const std::uint8_t* codes
   for (int c = 0; c < value_cells; ++c) {
     CellAccumulator& cell = cells_[c];
     const double* column = values + static_cast<std::uint64_t>(c) * stride;
+    const bool routed = quantiles(static_cast<std::size_t>(c));
+    // A cell with percentiles gets its sums from its root's bins when the first pass ends
+    // (finish_pass): the same integers, added once.
+    const bool summed = pass_ == 1 && !routed;
+    if (routed && pass_ != 1) cell.root->index_routes();
+    // Sums in locals, stored once: the cells of other threads share these cache lines.
+    const double upper = cell.upper, zero = cell.zero, scale = cell.scale;
+    const double spread_scale = cell.spread_scale;
+    std::uint64_t positive = 0;
+    Int128 sum = 0, spread_sum = 0, spread_squares = 0;
+    HistogramNode* const root = cell.root.get();
     for (std::uint64_t p = 0; p < count; ++p) {
       const double value = column[p];
-      if (!(value >= 0.0 && value <= cell.upper)) {
+      if (!(value >= 0.0 && value <= upper)) {
 #pragma omp atomic write
         out_of_range_cell = c;
         break;
       }
-      if (pass_ == 1) {
-        cell.sum.add(value, cell.scale);
-        const auto quantum =
-            static_cast<Int128>(static_cast<long long>(value * cell.spread_scale + 0.5));
-        cell.spread_sum += quantum;
-        cell.spread_squares += quantum * quantum;
-        cell.positive += value > cell.zero ? 1 : 0;
+      positive += value > zero ? 1 : 0;
+      if (summed) {
+        sum += static_cast<Int128>(static_cast<long long>(value * scale + 0.5));
+        const auto quantum = static_cast<Int128>(static_cast<long long>(value * spread_scale + 0.5));
+        spread_sum += quantum;
+        spread_squares += quantum * quantum;
       }
-      if (quantiles(static_cast<std::size_t>(c))) route(cell.root.get(), value);
+      if (routed) route(root, value);
+    }
+    if (pass_ == 1) {
+      cell.positive += positive;
+      cell.sum.total += sum;
+      cell.spread_sum += spread_sum;
+      cell.spread_squares += spread_squares;
     }
   }
   CAPRISK_EXPECTS(out_of_range_cell < 0,
@@ -244,6 +259,20 @@ void complete_pass(HistogramNode& node) {
 }  // namespace
 
 bool StreamingReducer::finish_pass() {
+  if (pass_ == 1) {  // a cell with percentiles: its sums are its root's (see add_chunk)
+    for (int c = 0; c < spec_.quantile_cells(); ++c) {
+      CellAccumulator& cell = cells_[static_cast<std::size_t>(c)];
+      const HistogramNode& root = *cell.root;
+      cell.sum.total = 0;
+      cell.spread_sum = 0;
+      cell.spread_squares = 0;
+      for (int b = 0; b < root.bins; ++b) {
+        cell.sum.total += root.sums[b];
+        cell.spread_sum += root.quanta[b];
+        cell.spread_squares += root.squares[b];
+      }
+    }
+  }
   for (auto& cell : cells_) complete_pass(*cell.root);
   // A tail summed this pass: its start is known now (its bin was kept, or is one value).
   for (std::size_t k = 0; k < drivers_.size(); ++k) {

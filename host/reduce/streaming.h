@@ -46,6 +46,11 @@ struct StreamingLimits {
   /// shared by the whole pass, still cover it: then keeping it saves a pass. Bins are taken
   /// in a fixed order (cells, then ranks), so the plan never depends on threads or chunks.
   std::uint64_t spare_values = 524288;
+  /// Pilot values sorted per cell to place the root bins at most: a larger pilot (a whole run
+  /// kept in memory) is sampled evenly down to this many. At 1M paths a wanted rank's bin then
+  /// holds a few dozen values, and sorting every path of every cell took a third of the
+  /// reduction.
+  std::uint64_t sorted_pilot = 131072;
 };
 
 /// Limits for a spec (or one layout): root histograms within a fixed memory budget (512 MB at
@@ -62,7 +67,8 @@ class StreamingReducer {
   StreamingReducer& operator=(const StreamingReducer&) = delete;
 
   /// Replaces the equal root bins, before the first pass, with bins placed by a pilot sample
-  /// of the run's own paths (`count` paths, cell-major with `stride`): fine where the pilot
+  /// of the run's own paths (`count` paths, cell-major with `stride`; a pilot of more than
+  /// limits().sorted_pilot paths is sampled evenly down to that many): fine where the pilot
   /// puts the wanted ranks, coarse elsewhere, a bin of its own for every value the pilot saw
   /// twice. The tables stay exact whatever the pilot; it decides only how many refining passes
   /// they take (one, unless the pilot was badly wrong or the run is very large).

@@ -235,18 +235,16 @@ RunResults run_batch(const Scenario& scenario, const PathSource& source,
         throw Interrupted(message, 128 + signal);
       }
       const std::uint64_t count = std::min(chunk, scenario.paths - state.next_path);
-      if (state.next_path + count <= pilot.count) {  // the same numbers, already computed
-        for (int c = 0; c < output_columns(spec); ++c)
-          std::copy_n(pilot.values.data() + c * pilot.count + state.next_path, count,
-                      values.data() + c * count);
-        for (int c = 0; c < spec.code_cells(); ++c)
-          std::copy_n(pilot.codes.data() + c * pilot.count + state.next_path, count,
-                      codes.data() + c * count);
+      if (state.next_path + count <= pilot.count) {  // the same numbers, already computed:
+        // read in place, the pilot's columns `pilot.count` apart
+        reducer.add_chunk(pilot.values.data() + state.next_path,
+                          pilot.codes.data() + state.next_path, count, pilot.count,
+                          options.threads, state.next_path);
       } else {
         simulate(state.next_path, count, chunk_output(spec, values.data(), codes.data(), count));
+        reducer.add_chunk(values.data(), codes.data(), count, count, options.threads,
+                          state.next_path);
       }
-      reducer.add_chunk(values.data(), codes.data(), count, count, options.threads,
-                        state.next_path);
       state.next_path += count;
       if (checkpoints && ++chunks_since_checkpoint >= options.checkpoint_every) {
         save_checkpoint(options, scenario, state);
