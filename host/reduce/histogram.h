@@ -58,8 +58,16 @@ struct HistogramNode {
   /// `children` and `collected`, and the reducer calls it before each chunk of a refining pass.
   std::vector<std::uint8_t> routes;
   static constexpr std::uint8_t route_drop = 0, route_child = 1, route_collect = 2;
-  /// Fills `routes` from the maps, here and in every child.
+  /// Per lookup slot (bins between edges): 1 when a bin the slot can hold is routed anywhere,
+  /// so that most values of a refining pass are dropped before their bin is searched for.
+  std::vector<std::uint8_t> slot_routed;
+  /// Fills `routes` and `slot_routed` from the maps, here and in every child.
   void index_routes();
+  /// False when the value's bin is certainly dropped by the current routes (index_routes()).
+  bool may_route(double value) const {
+    if (slot_routed.empty() || !(value >= edges.front() && value < edges.back())) return true;
+    return slot_routed[slot_of(value)] != 0;
+  }
 
   HistogramNode(double lower_bound, double upper_bound, int bin_count, double fixed_scale,
                 double square_scale);

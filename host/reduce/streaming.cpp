@@ -79,6 +79,7 @@ void route(HistogramNode* node, double value) {
       node->add(value);
       return;
     }
+    if (!node->may_route(value)) return;
     const int bin = node->bin_of(value);
     const std::uint8_t where = node->routes[static_cast<std::size_t>(bin)];
     if (where == HistogramNode::route_child) {
