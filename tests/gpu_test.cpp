@@ -8,6 +8,8 @@
 
 #include "host/cuda/backend_cuda.h"
 #include "host/cuda/devices.h"
+#include "host/config/pinned_inputs.h"
+#include "host/run/batch.h"
 #include "kernels/rng.h"
 #include "test_support.h"
 
@@ -91,6 +93,49 @@ TEST_F(Gpu, ChunkSizeDoesNotChangeTheResults) {
     for (std::size_t q = 0; q < whole.cells[cell].percentiles.size(); ++q)
       EXPECT_EQ(whole.cells[cell].percentiles[q].value, chunked.cells[cell].percentiles[q].value);
   }
+}
+
+TEST_F(Gpu, AFirstPassBinnedOnTheDeviceGivesTheHostsTables) {
+  // A streamed GPU run, its root bins filled on the device (make_cuda_chunk_reducer), against
+  // the same run with every value copied back and binned on the host: the same integers in
+  // every bin, so the same tables, tails and drivers, bit for bit.
+  Scenario scenario = load_scenario(testing::source_path("configs/stargate.yaml"));
+  scenario.paths = 40000;
+  const FlatScenario flat(scenario);
+  std::string name;
+  PathSource host = single_source(flat, scenario.seed, 2,
+                                  make_cuda_chunk_simulator(flat, scenario.seed, 7000, 0, name));
+  host.spec.tail_paths = 20;
+  host.spec.static_bounds = static_bounds(scenario);
+  PathSource device = host;
+  device.reduce = make_cuda_chunk_reducer(flat, scenario.seed, 7000, 0, name);
+  BatchOptions options;
+  options.chunk_paths = 7000;
+  options.quiet = true;
+  BatchReport one, two;
+  const RunResults a = run_batch(scenario, host, options, one);
+  const RunResults b = run_batch(scenario, device, options, two);
+  ASSERT_EQ(a.cells.size(), b.cells.size());
+  for (std::size_t cell = 0; cell < a.cells.size(); ++cell) {
+    EXPECT_EQ(a.cells[cell].mean, b.cells[cell].mean) << "cell " << cell;
+    EXPECT_EQ(a.cells[cell].sd, b.cells[cell].sd) << "cell " << cell;
+    EXPECT_EQ(a.cells[cell].p_positive, b.cells[cell].p_positive) << "cell " << cell;
+    EXPECT_EQ(a.cells[cell].cvar95, b.cells[cell].cvar95) << "cell " << cell;
+    for (std::size_t q = 0; q < a.cells[cell].percentiles.size(); ++q)
+      EXPECT_EQ(a.cells[cell].percentiles[q].value, b.cells[cell].percentiles[q].value);
+  }
+  EXPECT_EQ(a.binding_counts, b.binding_counts);
+  ASSERT_EQ(a.drivers.size(), b.drivers.size());
+  for (std::size_t k = 0; k < a.drivers.size(); ++k) EXPECT_EQ(a.drivers[k].mean, b.drivers[k].mean);
+  ASSERT_EQ(a.worst_paths.size(), b.worst_paths.size());
+  ASSERT_FALSE(a.worst_paths.empty());
+  for (std::size_t k = 0; k < a.worst_paths.size(); ++k) {
+    ASSERT_EQ(a.worst_paths[k].size(), b.worst_paths[k].size());
+    for (std::size_t j = 0; j < a.worst_paths[k].size(); ++j)
+      EXPECT_EQ(a.worst_paths[k][j].path, b.worst_paths[k][j].path);
+  }
+  EXPECT_EQ(a.static_mean, b.static_mean);
+  EXPECT_EQ(one.passes, two.passes);
 }
 
 }  // namespace

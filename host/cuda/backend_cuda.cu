@@ -15,6 +15,7 @@
 #include "host/cuda/device_buffer.cuh"
 #include "host/errors.h"
 #include "host/reduce/reduce_thrust.h"
+#include "host/reduce/streaming.h"
 #include "kernels/simulate_kernel.cuh"
 
 namespace caprisk {
@@ -333,6 +334,89 @@ std::function<void(std::uint64_t, std::uint64_t, const PathOutput&)> make_cuda_c
     CAPRISK_CUDA_TRY(cudaMemcpy(out.codes, state->codes.data(),
                                 static_cast<std::size_t>(layout.code_count()) * count,
                                 cudaMemcpyDeviceToHost));
+  };
+}
+
+namespace {
+
+/// Copies `count` values from the device to the host.
+template <class T>
+void copy_back(T* host, const T* device, std::uint64_t count) {
+  if (count > 0)
+    CAPRISK_CUDA_TRY(cudaMemcpy(host, device, static_cast<std::size_t>(count) * sizeof(T),
+                                cudaMemcpyDeviceToHost));
+}
+
+/// The first pass's device buffers, sized for the largest chunk when first needed.
+struct FirstPassState {
+  DeviceBuffer<std::uint32_t> keys;
+  DeviceBuffer<std::uint32_t> keys_out;
+  DeviceBuffer<BinSums> sums_out;
+  std::vector<std::uint32_t> host_keys;
+  std::vector<BinSums> host_sums;
+  CachingAllocator scratch;
+};
+
+}  // namespace
+
+CudaChunkReducer make_cuda_chunk_reducer(const FlatScenario& scenario, std::uint64_t seed,
+                                         std::uint64_t max_chunk, int device,
+                                         std::string& device_name) {
+  device_name = select_device(device);
+  const PathLayout layout = scenario.layout();
+  auto state = std::make_shared<CudaChunkState>(scenario, max_chunk);
+  auto first_pass = std::make_shared<FirstPassState>();
+  return [state, first_pass, seed, layout, device, max_chunk](
+             StreamingReducer& reducer, std::uint64_t first, std::uint64_t count,
+             const PathOutput& out, int threads) {
+    CAPRISK_EXPECTS(count <= max_chunk, "a chunk larger than the CUDA chunk reducer's buffers");
+    CAPRISK_CUDA_TRY(cudaSetDevice(device));
+    state->scenario.bind();
+    const ReductionSpec& spec = reducer.spec();
+    double* statics = out.statics != nullptr ? state->statics.data() : nullptr;
+    launch(seed, first, count, 0,
+           PathOutput{state->values.data(), state->codes.data(), count, statics});
+    if (statics != nullptr)
+      copy_back(out.statics, statics, static_cast<std::uint64_t>(state->static_columns) * count);
+    copy_back(out.codes, state->codes.data(), static_cast<std::uint64_t>(layout.code_count()) * count);
+    if (reducer.pass() != 1) {  // a few values per bin are kept: the host routes them all
+      copy_back(out.values, state->values.data(),
+                static_cast<std::uint64_t>(layout.value_count()) * count);
+      reducer.add_chunk(out.values, out.codes, count, count, threads, first);
+      return;
+    }
+    const FirstPassTable table = reducer.first_pass_table();
+    const int cells = static_cast<int>(table.cells.size());
+    // What the host still reads: the tail cells' columns (their worst paths) and the
+    // moments-only cells after the cells with percentiles.
+    for (int c : spec.tail_cells())
+      copy_back(out.values + static_cast<std::uint64_t>(c) * count,
+                state->values.data() + static_cast<std::uint64_t>(c) * count, count);
+    copy_back(out.values + static_cast<std::uint64_t>(cells) * count,
+              state->values.data() + static_cast<std::uint64_t>(cells) * count,
+              static_cast<std::uint64_t>(layout.value_count() - cells) * count);
+    const std::uint64_t room =
+        std::min<std::uint64_t>(static_cast<std::uint64_t>(cells) * max_chunk,
+                                static_cast<std::uint64_t>(cells) * (table.stride + 1ULL));
+    FirstPassState& fp = *first_pass;
+    if (fp.keys.size() < static_cast<std::size_t>(cells) * max_chunk)
+      fp.keys = DeviceBuffer<std::uint32_t>(static_cast<std::size_t>(cells) * max_chunk);
+    if (fp.keys_out.size() < room) {
+      fp.keys_out = DeviceBuffer<std::uint32_t>(room);
+      fp.sums_out = DeviceBuffer<BinSums>(room);
+    }
+
+    const DeviceBuffer<FirstPassCell> device_cells(table.cells.data(), table.cells.size());
+    const DeviceBuffer<double> device_edges(table.edges.data(), table.edges.size());
+    const std::size_t distinct = first_pass_bins_with_policy(
+        thrust::cuda::par(fp.scratch), state->values.data(), count, cells, device_cells.data(),
+        device_edges.data(), table.stride, fp.keys.data(), fp.keys_out.data(), fp.sums_out.data());
+    fp.host_keys.resize(distinct);
+    fp.host_sums.resize(distinct);
+    copy_back(fp.host_keys.data(), fp.keys_out.data(), distinct);
+    copy_back(fp.host_sums.data(), fp.sums_out.data(), distinct);
+    reducer.add_first_pass_bins(fp.host_keys.data(), fp.host_sums.data(), distinct);
+    reducer.add_chunk(out.values, out.codes, count, count, threads, first, true);
   };
 }
 

@@ -12,6 +12,8 @@
 
 namespace caprisk {
 
+class StreamingReducer;
+
 struct CudaRunOptions {
   int device = 0;
   std::uint64_t chunk_paths = 0;  ///< 0: sized from free device memory
@@ -46,6 +48,18 @@ RunResults run_cuda(const FlatScenario& scenario, std::uint64_t seed, std::uint6
 std::function<void(std::uint64_t, std::uint64_t, const PathOutput&)> make_cuda_chunk_simulator(
     const FlatScenario& scenario, std::uint64_t seed, std::uint64_t max_chunk, int device,
     std::string& device_name);
+
+/// Adds a chunk of paths to a streaming reducer from the GPU. In the first pass the device
+/// fills the root histograms of the cells with percentiles itself (reduce_thrust.h,
+/// first_pass_bins_with_policy), and only the tail cells' and the moments' columns, the static
+/// draws and the codes are copied back; later passes, which keep a few values per bin, copy
+/// the chunk back whole. `out` is the host chunk (stride `count`) that add_chunk then reads.
+using CudaChunkReducer = std::function<void(StreamingReducer& reducer, std::uint64_t first,
+                                            std::uint64_t count, const PathOutput& out,
+                                            int threads)>;
+CudaChunkReducer make_cuda_chunk_reducer(const FlatScenario& scenario, std::uint64_t seed,
+                                         std::uint64_t max_chunk, int device,
+                                         std::string& device_name);
 
 /// Per-path outputs of paths [first, first + count) computed on the GPU, copied to `out`
 /// (stride `count`), for the agreement tests.

@@ -24,6 +24,11 @@ std::function<void(std::uint64_t, std::uint64_t, const PathOutput&)> make_cuda_c
   not_built();
 }
 
+CudaChunkReducer make_cuda_chunk_reducer(const FlatScenario&, std::uint64_t, std::uint64_t, int,
+                                         std::string&) {
+  not_built();
+}
+
 void simulate_cuda_outputs(const FlatScenario&, std::uint64_t, std::uint64_t, std::uint64_t,
                            std::vector<double>&, std::vector<std::uint8_t>&, int) {
   not_built();

@@ -78,8 +78,8 @@ void HistogramNode::add(double value) {
   ++counts[bin];
   minimum[bin] = std::min(minimum[bin], value);
   maximum[bin] = std::max(maximum[bin], value);
-  sums[bin] += static_cast<Int128>(static_cast<long long>(value * scale + 0.5));
-  const auto quantum = static_cast<Int128>(static_cast<long long>(value * spread + 0.5));
+  sums[bin] += static_cast<Int128>(fixed_term(value, scale));
+  const auto quantum = static_cast<Int128>(fixed_term(value, spread));
   quanta[bin] += quantum;
   squares[bin] += quantum * quantum;
 }

@@ -7,17 +7,16 @@
 #include <memory>
 #include <vector>
 
-namespace caprisk {
+#include "host/reduce/bin_sums.h"
 
-/// 128-bit integer for exact fixed-point sums (a GCC/Clang extension, hence the marker).
-__extension__ using Int128 = __int128;
+namespace caprisk {
 
 /// Sum of non-negative values in fixed point: value * scale rounded to an integer, added in
 /// 128 bits, so the total does not depend on the order of the additions.
 struct FixedPointSum {
   Int128 total = 0;
   void add(double value, double scale) {
-    total += static_cast<Int128>(static_cast<long long>(value * scale + 0.5));
+    total += static_cast<Int128>(fixed_term(value, scale));
   }
   long double value(double scale) const { return static_cast<long double>(total) / scale; }
 };

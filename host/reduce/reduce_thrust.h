@@ -5,9 +5,14 @@
 
 #include <thrust/count.h>
 #include <thrust/functional.h>
+#include <thrust/iterator/counting_iterator.h>
+#include <thrust/iterator/transform_iterator.h>
+#include <thrust/iterator/zip_iterator.h>
 #include <thrust/reduce.h>
 #include <thrust/sort.h>
+#include <thrust/transform.h>
 #include <thrust/transform_reduce.h>
+#include <thrust/tuple.h>
 
 #include <algorithm>
 #include <array>
@@ -16,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "host/reduce/bin_sums.h"
 #include "host/reduce/results.h"
 #include "host/reduce/statistics.h"
 #include "kernels/qualifiers.h"
@@ -56,6 +62,60 @@ struct AddCodeCounts {
     return c;
   }
 };
+
+/// One value's contribution to its bin (its key says the cell); nothing for an invalid key.
+struct FirstPassTerm {
+  const FirstPassCell* cells;
+  int cell_count;
+  std::uint32_t stride;
+
+  CAPRISK_HD BinSums operator()(const thrust::tuple<std::uint32_t, double>& kv) const {
+    const std::uint32_t key = thrust::get<0>(kv);
+    const double value = thrust::get<1>(kv);
+    BinSums s;
+    if (key >= invalid_key(cell_count, stride)) return s;
+    const FirstPassCell& cell = cells[key / stride];
+    s.count = 1;
+    s.positive = value > cell.zero ? 1 : 0;
+    s.minimum = value;
+    s.maximum = value;
+    s.sum = fixed_term(value, cell.scale);
+    const Int128 quantum = fixed_term(value, cell.spread);
+    s.quanta = quantum;
+    s.squares = quantum * quantum;
+    return s;
+  }
+};
+
+
+/// The first pass of the streaming reducer's root histograms over a chunk, on the policy's
+/// memory: `values` holds `cell_count` cell-major columns of `count` values (the cells with
+/// percentiles, first in a chunk), `cells` and `edges` (policy memory) say how each cell's
+/// root bins them (StreamingReducer::first_pass_table). Each value gets its key, the values
+/// are sorted by key (in place: `values` is consumed), and each key's run reduces to its
+/// BinSums. Writes the distinct keys and their sums to `keys_out` and `sums_out` (room for
+/// min(cell_count * count, cell_count * (stride + 1)) each) and returns how many; `keys`
+/// needs cell_count * count. Exact: counts and fixed-point sums are integers, so the order
+/// the policy adds them in does not matter, and the bins are the host's bin_of.
+template <class Policy>
+std::size_t first_pass_bins_with_policy(Policy policy, double* values, std::uint64_t count,
+                                        int cell_count, const FirstPassCell* cells,
+                                        const double* edges, std::uint32_t stride,
+                                        std::uint32_t* keys, std::uint32_t* keys_out,
+                                        BinSums* sums_out) {
+  const std::uint64_t n = static_cast<std::uint64_t>(cell_count) * count;
+  if (n == 0) return 0;
+  thrust::transform(policy, thrust::counting_iterator<std::uint64_t>(0),
+                    thrust::counting_iterator<std::uint64_t>(n), keys,
+                    FirstPassKey{values, count, cells, edges, cell_count, stride});
+  thrust::sort_by_key(policy, keys, keys + n, values);
+  const auto terms = thrust::make_transform_iterator(
+      thrust::make_zip_iterator(thrust::make_tuple(keys, values)),
+      FirstPassTerm{cells, cell_count, stride});
+  const auto ends = thrust::reduce_by_key(policy, keys, keys + n, terms, keys_out, sums_out,
+                                          thrust::equal_to<std::uint32_t>(), CombineBins{});
+  return static_cast<std::size_t>(ends.first - keys_out);
+}
 
 /// Reduces cell-major outputs of `n` paths (stride n) with `policy`; sorts the value columns
 /// in place. `gather(column, values)` fetches, from the policy's memory, the sorted column's

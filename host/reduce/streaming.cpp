@@ -101,7 +101,8 @@ void StreamingReducer::add_chunk(const double* values, const std::uint8_t* codes
 
 void StreamingReducer::add_chunk(const double* values, const std::uint8_t* codes,
                                  std::uint64_t count, std::uint64_t stride, int threads,
-                                 std::uint64_t first_path) {
+                                 std::uint64_t first_path, bool bins_added) {
+  CAPRISK_EXPECTS(!bins_added || pass_ == 1, "root bins added outside the first pass");
   const int thread_count = threads > 0 ? threads : omp_get_max_threads();
   const int value_cells = spec_.value_cells();
   // A value outside [0, upper] would make the fixed-point sums wrong: never let one through.
@@ -112,6 +113,7 @@ void StreamingReducer::add_chunk(const double* values, const std::uint8_t* codes
     CellAccumulator& cell = cells_[c];
     const double* column = values + static_cast<std::uint64_t>(c) * stride;
     const bool routed = quantiles(static_cast<std::size_t>(c));
+    if (routed && bins_added) continue;
     // A cell with percentiles gets its sums from its root's bins when the first pass ends
     // (finish_pass): the same integers, added once.
     const bool summed = pass_ == 1 && !routed;
@@ -131,8 +133,8 @@ void StreamingReducer::add_chunk(const double* values, const std::uint8_t* codes
       }
       positive += value > zero ? 1 : 0;
       if (summed) {
-        sum += static_cast<Int128>(static_cast<long long>(value * scale + 0.5));
-        const auto quantum = static_cast<Int128>(static_cast<long long>(value * spread_scale + 0.5));
+        sum += static_cast<Int128>(fixed_term(value, scale));
+        const auto quantum = static_cast<Int128>(fixed_term(value, spread_scale));
         spread_sum += quantum;
         spread_squares += quantum * quantum;
       }
@@ -196,6 +198,62 @@ void StreamingReducer::add_chunk(const double* values, const std::uint8_t* codes
       for (std::uint64_t p = 0; p < count; ++p)
         censored_counts_[v * layout_.site_count + site] += censored[p];
     }
+  }
+}
+
+FirstPassTable StreamingReducer::first_pass_table() const {
+  CAPRISK_EXPECTS(pass_ == 1, "the first pass's binning asked for in a later pass");
+  FirstPassTable table;
+  for (int c = 0; c < spec_.quantile_cells(); ++c) {
+    const CellAccumulator& cell = cells_[static_cast<std::size_t>(c)];
+    const HistogramNode& root = *cell.root;
+    FirstPassCell f;
+    f.edge_first = static_cast<std::uint32_t>(table.edges.size());
+    f.edge_count = static_cast<std::uint32_t>(root.edges.size());
+    f.bins = root.bins;
+    f.lower = root.lower;
+    f.upper = root.upper;
+    f.cap = cell.upper;
+    f.scale = root.scale;
+    f.spread = root.spread;
+    f.zero = cell.zero;
+    table.edges.insert(table.edges.end(), root.edges.begin(), root.edges.end());
+    table.cells.push_back(f);
+    table.stride = std::max(table.stride, static_cast<std::uint32_t>(root.bins));
+  }
+  // Every key, the invalid ones too, must fit 32 bits.
+  CAPRISK_EXPECTS(static_cast<double>(table.stride + 1) * static_cast<double>(table.cells.size()) <
+                      4294967296.0,
+                  "too many root bins for 32-bit first-pass keys");
+  return table;
+}
+
+void StreamingReducer::add_first_pass_bins(const std::uint32_t* keys, const BinSums* sums,
+                                           std::size_t count) {
+  CAPRISK_EXPECTS(pass_ == 1, "root bins added outside the first pass");
+  const int cells = spec_.quantile_cells();
+  std::uint32_t stride = 0;
+  for (int c = 0; c < cells; ++c)
+    stride = std::max(stride, static_cast<std::uint32_t>(cells_[static_cast<std::size_t>(c)].root->bins));
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::uint32_t key = keys[i];
+    const std::uint32_t invalid = invalid_key(cells, stride);
+    CAPRISK_EXPECTS(key < invalid,
+                    "value cell " + std::to_string(key - invalid) +
+                        " received a value outside [0, its upper bound from the config]");
+    const auto c = static_cast<int>(key / stride);
+    CellAccumulator& cell = cells_[static_cast<std::size_t>(c)];
+    HistogramNode& root = *cell.root;
+    const auto bin = static_cast<int>(key % stride);
+    CAPRISK_EXPECTS(bin < root.bins && !root.complete, "a first-pass key past its root's bins");
+    const BinSums& s = sums[i];
+    root.counts[bin] += s.count;
+    root.minimum[bin] = std::min(root.minimum[bin], s.minimum);
+    root.maximum[bin] = std::max(root.maximum[bin], s.maximum);
+    root.sums[bin] += s.sum;
+    root.quanta[bin] += s.quanta;
+    root.squares[bin] += s.squares;
+    cell.positive += s.positive;
   }
 }
 

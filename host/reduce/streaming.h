@@ -59,6 +59,15 @@ struct StreamingLimits {
 StreamingLimits limits_for(const ReductionSpec& spec);
 StreamingLimits limits_for(PathLayout layout);
 
+/// How the first pass bins each cell with percentiles, for a backend that fills the root
+/// histograms itself (host/reduce/bin_sums.h, reduce_thrust.h): the cells, their edges in one
+/// array, and a key stride of at least every root's bins.
+struct FirstPassTable {
+  std::vector<FirstPassCell> cells;
+  std::vector<double> edges;
+  std::uint32_t stride = 0;
+};
+
 /// Streams chunks of per-path outputs through as many passes as the exact order statistics need.
 class StreamingReducer {
  public:
@@ -79,11 +88,22 @@ class StreamingReducer {
   int pass() const { return pass_; }
   /// Adds a chunk of paths, cell-major with `stride` (in path order across calls); the first
   /// is path `first_path` of the run (the worst paths are kept by ID).
+  /// `bins_added`: the first pass's root bins and positive counts of the cells with
+  /// percentiles were added already (add_first_pass_bins); their columns are then read only
+  /// for the worst paths (the tail cells'), and need not hold values otherwise.
   void add_chunk(const double* values, const std::uint8_t* codes, std::uint64_t count,
-                 std::uint64_t stride, int threads, std::uint64_t first_path);
+                 std::uint64_t stride, int threads, std::uint64_t first_path,
+                 bool bins_added = false);
   /// The same for a spec that keeps no worst paths (tests and benchmarks).
   void add_chunk(const double* values, const std::uint8_t* codes, std::uint64_t count,
                  std::uint64_t stride, int threads);
+  /// The first pass's binning, for a backend that fills the root bins itself.
+  FirstPassTable first_pass_table() const;
+  /// Adds root-bin sums that a backend filled for one chunk, keyed as FirstPassKey keys them
+  /// over first_pass_table(); then add_chunk(..., bins_added = true) adds the rest of the
+  /// chunk. First pass only. A key past the valid ones (a value outside its cell's range) is
+  /// the same internal error add_chunk reports.
+  void add_first_pass_bins(const std::uint32_t* keys, const BinSums* sums, std::size_t count);
   /// Ends the current pass; returns true when every order statistic is known (finished).
   bool finish_pass();
   /// The tables; only after finish_pass() returned true.

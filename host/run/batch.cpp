@@ -240,6 +240,9 @@ RunResults run_batch(const Scenario& scenario, const PathSource& source,
         reducer.add_chunk(pilot.values.data() + state.next_path,
                           pilot.codes.data() + state.next_path, count, pilot.count,
                           options.threads, state.next_path);
+      } else if (source.reduce) {
+        source.reduce(reducer, state.next_path, count,
+                      chunk_output(spec, values.data(), codes.data(), count), options.threads);
       } else {
         simulate(state.next_path, count, chunk_output(spec, values.data(), codes.data(), count));
         reducer.add_chunk(values.data(), codes.data(), count, count, options.threads,

@@ -65,12 +65,19 @@ using ChunkSimulator =
 
 /// What a batch streams: every path's outputs, laid out as `spec` says (one scenario's, or
 /// the stacked variants of a stress run, host/run/variants.h).
+/// Adds a chunk to the reducer itself, simulating it into `out` (stride count) as far as the
+/// reducer then reads it: the CUDA backend, whose device fills the first pass's root bins.
+using ChunkReducer = std::function<void(StreamingReducer& reducer, std::uint64_t first,
+                                        std::uint64_t count, const PathOutput& out, int threads)>;
+
 struct PathSource {
   ReductionSpec spec;
   /// The CPU model, for the pilot: every backend, rank and shard places the same bins.
   ChunkSimulator pilot;
   /// The run's backend (the CPU model, or the CUDA backend copying chunks back).
   ChunkSimulator simulate;
+  /// When set, run_batch adds its chunks through this instead of simulate and add_chunk.
+  ChunkReducer reduce;
   /// A run whose outputs fit in this many bytes is its own pilot: every path simulated once
   /// and kept in memory, the passes reading them there (--memory-budget on the CPU backend in
   /// one process; ranks, shards and the GPU keep the 64 MB that costs nothing).

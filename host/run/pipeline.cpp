@@ -301,6 +301,20 @@ std::string RunSetup::out_dir() const {
   return options_.out_dir.empty() ? default_output_folder(scenario_.name) : options_.out_dir;
 }
 
+namespace {
+
+/// CAPRISK_CUDA_FIRST_PASS: who bins a streamed GPU run's first pass (the runner compares).
+bool cuda_first_pass_on_device() {
+  const char* text = std::getenv("CAPRISK_CUDA_FIRST_PASS");
+  if (text == nullptr || *text == '\0' || std::string(text) == "device") return true;
+  if (std::string(text) == "host") return false;
+  throw UserError("CAPRISK_CUDA_FIRST_PASS='" + std::string(text) +
+                  "': expected 'device' (the default: the GPU fills the first pass's root "
+                  "histograms) or 'host' (every value copied back and binned on the CPU)");
+}
+
+}  // namespace
+
 ChunkSimulator RunSetup::simulator(const FlatScenario& flat, std::string& device_name) const {
   if (backend_ == "cuda")
     return make_cuda_chunk_simulator(flat, scenario_.seed, chunk_, device_, device_name);
@@ -335,6 +349,8 @@ PathSource RunSetup::path_source(std::string& device_name) const {
     PathSource source = single_source(*flat_, scenario_.seed, threads_, simulator(*flat_, device_name));
     source.spec = spec_;  // the scenario's own, with the worst paths to keep
     source.whole_run_bytes = whole_run_bytes();
+    if (backend_ == "cuda" && cuda_first_pass_on_device())
+      source.reduce = make_cuda_chunk_reducer(*flat_, scenario_.seed, chunk_, device_, device_name);
     return source;
   }
   std::vector<ChunkSimulator> pilots;
@@ -442,7 +458,8 @@ void RunSetup::write_outputs(OutputDirectory& out, const RunResults& all_results
         {"reduced_on_device", details.reduced_on_device},
         {"kernel_seconds", details.kernel_seconds},
         {"reduce_seconds", details.reduce_seconds},
-        {"cuda_launch", details.cuda_launch}}},
+        {"cuda_launch", details.cuda_launch},
+        {"first_pass_on_device", details.first_pass_on_device}}},
       {"simulation_seconds", details.simulation_seconds},
       {"wall_seconds", wall_seconds},
       {"paths_per_second",

@@ -88,6 +88,8 @@ struct RunDetails {
   double kernel_seconds = 0;
   double reduce_seconds = 0;
   std::string cuda_launch;  ///< the kernel launch shape of a GPU run (CudaRunInfo::launch)
+  /// A streamed GPU run: the device filled the first pass's root bins (else the host did).
+  bool first_pass_on_device = false;
   double simulation_seconds = 0;
   int mpi_ranks = 1;
   std::vector<std::string> rank_devices;  ///< one entry per rank

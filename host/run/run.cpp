@@ -165,6 +165,7 @@ RunResults run_streamed(const RunSetup& setup, RunDetails& details) {
   details.take(report);
   details.chunk_paths = setup.chunk_paths();
   details.simulation_seconds = seconds_since(started);
+  details.first_pass_on_device = static_cast<bool>(source.reduce);
   if (setup.backend() == "cuda") {
     details.device = setup.device();
     details.device_name = device_name;
