@@ -96,7 +96,7 @@ TEST_F(Gpu, ChunkSizeDoesNotChangeTheResults) {
 }
 
 TEST_F(Gpu, AFirstPassBinnedOnTheDeviceGivesTheHostsTables) {
-  // A streamed GPU run, its root bins filled on the device (make_cuda_chunk_reducer), against
+  // A streamed GPU run, its root bins filled on the device (make_cuda_chunk_source), against
   // the same run with every value copied back and binned on the host: the same integers in
   // every bin, so the same tables, tails and drivers, bit for bit.
   Scenario scenario = load_scenario(testing::source_path("configs/stargate.yaml"));
@@ -108,7 +108,7 @@ TEST_F(Gpu, AFirstPassBinnedOnTheDeviceGivesTheHostsTables) {
   host.spec.tail_paths = 20;
   host.spec.static_bounds = static_bounds(scenario);
   PathSource device = host;
-  device.reduce = make_cuda_chunk_reducer(flat, scenario.seed, 7000, 0, name);
+  device.reduce = make_cuda_chunk_source(flat, scenario.seed, 7000, 0, name).reduce;
   BatchOptions options;
   options.chunk_paths = 7000;
   options.quiet = true;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
 #include <sstream>
 
@@ -380,6 +381,33 @@ TEST(Streaming, ConstantCellsHaveExactlyZeroSd) {
   StreamingReducer reducer(sim.flat->reduction_spec(), s.paths);
   stream(sim, reducer, 1000, 2);
   for (const CellStatistics& cell : reducer.results().cells) EXPECT_EQ(cell.sd, 0.0);
+}
+
+TEST(Streaming, TheSavedSizesKeepTheFormatsLayout) {
+  // Version 3 of the sealed format begins with the four sizes as int, int, uint64, uint64 (24
+  // bytes), then the path count: a new field of StreamingLimits must not move them, or every
+  // checkpoint and shard an earlier build wrote would read 8 bytes out of step.
+  testing::Simulation sim(default_scenario(1000), 1);
+  StreamingLimits limits{512, 16, 32, 7};
+  limits.sorted_pilot = 99;
+  const StreamingReducer reducer(sim.flat->reduction_spec(), 1000, limits);
+  const std::string bytes = reducer.serialized();
+  ASSERT_GE(bytes.size(), 32u);
+  int root_bins = 0, refine_bins = 0;
+  std::uint64_t collect_cap = 0, spare = 0, paths = 0;
+  std::memcpy(&root_bins, bytes.data(), 4);
+  std::memcpy(&refine_bins, bytes.data() + 4, 4);
+  std::memcpy(&collect_cap, bytes.data() + 8, 8);
+  std::memcpy(&spare, bytes.data() + 16, 8);
+  std::memcpy(&paths, bytes.data() + 24, 8);
+  EXPECT_EQ(root_bins, 512);
+  EXPECT_EQ(refine_bins, 16);
+  EXPECT_EQ(collect_cap, 32u);
+  EXPECT_EQ(spare, 7u);
+  EXPECT_EQ(paths, 1000u);
+  const auto loaded = StreamingReducer::deserialized(bytes, sim.flat->reduction_spec(), "a state");
+  EXPECT_EQ(loaded->limits().root_bins, 512);
+  EXPECT_EQ(loaded->limits().spare_values, 7u);
 }
 
 TEST(Streaming, CorruptCheckpointsAreRefused) {

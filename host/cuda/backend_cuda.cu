@@ -308,35 +308,6 @@ struct CudaChunkState {
 
 }  // namespace
 
-std::function<void(std::uint64_t, std::uint64_t, const PathOutput&)> make_cuda_chunk_simulator(
-    const FlatScenario& scenario, std::uint64_t seed, std::uint64_t max_chunk, int device,
-    std::string& device_name) {
-  device_name = select_device(device);
-  const PathLayout layout = scenario.layout();
-  auto state = std::make_shared<CudaChunkState>(scenario, max_chunk);
-  return [state, seed, layout, device](std::uint64_t first, std::uint64_t count,
-                                       const PathOutput& out) {
-    CAPRISK_CUDA_TRY(cudaSetDevice(device));
-    state->scenario.bind();
-    double* statics = out.statics != nullptr ? state->statics.data() : nullptr;
-    launch(seed, first, count, 0,
-           PathOutput{state->values.data(), state->codes.data(), count, statics});
-    if (statics != nullptr)
-      CAPRISK_CUDA_TRY(cudaMemcpy(out.statics, statics,
-                                  static_cast<std::size_t>(state->static_columns) * count *
-                                      sizeof(double),
-                                  cudaMemcpyDeviceToHost));
-    // The chunk is cell-major with stride `count` on both sides: plain copies.
-    CAPRISK_CUDA_TRY(
-        cudaMemcpy(out.values, state->values.data(),
-                   static_cast<std::size_t>(layout.value_count()) * count * sizeof(double),
-                   cudaMemcpyDeviceToHost));
-    CAPRISK_CUDA_TRY(cudaMemcpy(out.codes, state->codes.data(),
-                                static_cast<std::size_t>(layout.code_count()) * count,
-                                cudaMemcpyDeviceToHost));
-  };
-}
-
 namespace {
 
 /// Copies `count` values from the device to the host.
@@ -347,8 +318,24 @@ void copy_back(T* host, const T* device, std::uint64_t count) {
                                 cudaMemcpyDeviceToHost));
 }
 
+/// Launches the kernel for a chunk into the state's buffers and copies its static draws (when
+/// `out` wants them) and codes back; the values are the caller's to copy, all or some.
+void simulate_chunk(CudaChunkState& state, std::uint64_t seed, std::uint64_t first,
+                    std::uint64_t count, const PathOutput& out, PathLayout layout, int device) {
+  CAPRISK_CUDA_TRY(cudaSetDevice(device));
+  state.scenario.bind();
+  double* statics = out.statics != nullptr ? state.statics.data() : nullptr;
+  launch(seed, first, count, 0, PathOutput{state.values.data(), state.codes.data(), count, statics});
+  // The chunk is cell-major with stride `count` on both sides: plain copies.
+  if (statics != nullptr)
+    copy_back(out.statics, statics, static_cast<std::uint64_t>(state.static_columns) * count);
+  copy_back(out.codes, state.codes.data(), static_cast<std::uint64_t>(layout.code_count()) * count);
+}
+
 /// The first pass's device buffers, sized for the largest chunk when first needed.
 struct FirstPassState {
+  DeviceBuffer<FirstPassCell> cells;
+  DeviceBuffer<double> edges;
   DeviceBuffer<std::uint32_t> keys;
   DeviceBuffer<std::uint32_t> keys_out;
   DeviceBuffer<BinSums> sums_out;
@@ -359,26 +346,26 @@ struct FirstPassState {
 
 }  // namespace
 
-CudaChunkReducer make_cuda_chunk_reducer(const FlatScenario& scenario, std::uint64_t seed,
-                                         std::uint64_t max_chunk, int device,
-                                         std::string& device_name) {
+CudaChunkSource make_cuda_chunk_source(const FlatScenario& scenario, std::uint64_t seed,
+                                       std::uint64_t max_chunk, int device,
+                                       std::string& device_name) {
   device_name = select_device(device);
   const PathLayout layout = scenario.layout();
   auto state = std::make_shared<CudaChunkState>(scenario, max_chunk);
-  auto first_pass = std::make_shared<FirstPassState>();
-  return [state, first_pass, seed, layout, device, max_chunk](
+  auto first_pass = std::make_shared<FirstPassState>();  // allocated when first used
+  CudaChunkSource source;
+  source.simulate = [state, seed, layout, device](std::uint64_t first, std::uint64_t count,
+                                                  const PathOutput& out) {
+    simulate_chunk(*state, seed, first, count, out, layout, device);
+    copy_back(out.values, state->values.data(),
+              static_cast<std::uint64_t>(layout.value_count()) * count);
+  };
+  source.reduce = [state, first_pass, seed, layout, device, max_chunk](
              StreamingReducer& reducer, std::uint64_t first, std::uint64_t count,
              const PathOutput& out, int threads) {
     CAPRISK_EXPECTS(count <= max_chunk, "a chunk larger than the CUDA chunk reducer's buffers");
-    CAPRISK_CUDA_TRY(cudaSetDevice(device));
-    state->scenario.bind();
+    simulate_chunk(*state, seed, first, count, out, layout, device);
     const ReductionSpec& spec = reducer.spec();
-    double* statics = out.statics != nullptr ? state->statics.data() : nullptr;
-    launch(seed, first, count, 0,
-           PathOutput{state->values.data(), state->codes.data(), count, statics});
-    if (statics != nullptr)
-      copy_back(out.statics, statics, static_cast<std::uint64_t>(state->static_columns) * count);
-    copy_back(out.codes, state->codes.data(), static_cast<std::uint64_t>(layout.code_count()) * count);
     if (reducer.pass() != 1) {  // a few values per bin are kept: the host routes them all
       copy_back(out.values, state->values.data(),
                 static_cast<std::uint64_t>(layout.value_count()) * count);
@@ -405,12 +392,20 @@ CudaChunkReducer make_cuda_chunk_reducer(const FlatScenario& scenario, std::uint
       fp.keys_out = DeviceBuffer<std::uint32_t>(room);
       fp.sums_out = DeviceBuffer<BinSums>(room);
     }
-
-    const DeviceBuffer<FirstPassCell> device_cells(table.cells.data(), table.cells.size());
-    const DeviceBuffer<double> device_edges(table.edges.data(), table.edges.size());
+    // The bins do not change during the pass, but a pass may belong to another reducer than
+    // the last chunk's (--target-ci's blocks): uploaded each chunk, into buffers kept.
+    if (fp.cells.size() < table.cells.size())
+      fp.cells = DeviceBuffer<FirstPassCell>(table.cells.size());
+    if (fp.edges.size() < table.edges.size()) fp.edges = DeviceBuffer<double>(table.edges.size());
+    if (!table.cells.empty())
+      CAPRISK_CUDA_TRY(cudaMemcpy(fp.cells.data(), table.cells.data(),
+                                  table.cells.size() * sizeof(FirstPassCell), cudaMemcpyHostToDevice));
+    if (!table.edges.empty())
+      CAPRISK_CUDA_TRY(cudaMemcpy(fp.edges.data(), table.edges.data(),
+                                  table.edges.size() * sizeof(double), cudaMemcpyHostToDevice));
     const std::size_t distinct = first_pass_bins_with_policy(
-        thrust::cuda::par(fp.scratch), state->values.data(), count, cells, device_cells.data(),
-        device_edges.data(), table.stride, fp.keys.data(), fp.keys_out.data(), fp.sums_out.data());
+        thrust::cuda::par(fp.scratch), state->values.data(), count, cells, fp.cells.data(),
+        fp.edges.data(), table.stride, fp.keys.data(), fp.keys_out.data(), fp.sums_out.data());
     fp.host_keys.resize(distinct);
     fp.host_sums.resize(distinct);
     copy_back(fp.host_keys.data(), fp.keys_out.data(), distinct);
@@ -418,6 +413,13 @@ CudaChunkReducer make_cuda_chunk_reducer(const FlatScenario& scenario, std::uint
     reducer.add_first_pass_bins(fp.host_keys.data(), fp.host_sums.data(), distinct);
     reducer.add_chunk(out.values, out.codes, count, count, threads, first, true);
   };
+  return source;
+}
+
+std::function<void(std::uint64_t, std::uint64_t, const PathOutput&)> make_cuda_chunk_simulator(
+    const FlatScenario& scenario, std::uint64_t seed, std::uint64_t max_chunk, int device,
+    std::string& device_name) {
+  return make_cuda_chunk_source(scenario, seed, max_chunk, device, device_name).simulate;
 }
 
 void simulate_cuda_outputs(const FlatScenario& scenario, std::uint64_t seed, std::uint64_t first,

@@ -57,9 +57,15 @@ std::function<void(std::uint64_t, std::uint64_t, const PathOutput&)> make_cuda_c
 using CudaChunkReducer = std::function<void(StreamingReducer& reducer, std::uint64_t first,
                                             std::uint64_t count, const PathOutput& out,
                                             int threads)>;
-CudaChunkReducer make_cuda_chunk_reducer(const FlatScenario& scenario, std::uint64_t seed,
-                                         std::uint64_t max_chunk, int device,
-                                         std::string& device_name);
+/// The chunk simulator and the chunk reducer of one scenario, sharing its device state (the
+/// uploaded scenario and one chunk's buffers).
+struct CudaChunkSource {
+  std::function<void(std::uint64_t, std::uint64_t, const PathOutput&)> simulate;
+  CudaChunkReducer reduce;
+};
+CudaChunkSource make_cuda_chunk_source(const FlatScenario& scenario, std::uint64_t seed,
+                                       std::uint64_t max_chunk, int device,
+                                       std::string& device_name);
 
 /// Per-path outputs of paths [first, first + count) computed on the GPU, copied to `out`
 /// (stride `count`), for the agreement tests.

@@ -24,8 +24,8 @@ std::function<void(std::uint64_t, std::uint64_t, const PathOutput&)> make_cuda_c
   not_built();
 }
 
-CudaChunkReducer make_cuda_chunk_reducer(const FlatScenario&, std::uint64_t, std::uint64_t, int,
-                                         std::string&) {
+CudaChunkSource make_cuda_chunk_source(const FlatScenario&, std::uint64_t, std::uint64_t, int,
+                                       std::string&) {
   not_built();
 }
 

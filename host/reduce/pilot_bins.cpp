@@ -119,7 +119,8 @@ void StreamingReducer::place_root_bins(const double* values, std::uint64_t count
                     "root bins placed after values were added");
   }
   // Cells are independent: each thread sorts its cells' samples, and the bins are the same
-  // whatever the thread count (a pilot that is the whole run sorts every path of every cell).
+  // whatever the thread count (a pilot of more than sorted_pilot paths, a whole run kept in
+  // memory, is sampled down to sorted_pilot values per cell first).
   const int thread_count = threads > 0 ? threads : omp_get_max_threads();
   // Path i * count / sampled, for i < sampled: evenly spread, whatever the thread count.
   const std::uint64_t sampled = std::min(count, std::max<std::uint64_t>(1, limits_.sorted_pilot));

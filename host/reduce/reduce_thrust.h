@@ -71,7 +71,7 @@ struct FirstPassTerm {
 
   CAPRISK_HD BinSums operator()(const thrust::tuple<std::uint32_t, double>& kv) const {
     const std::uint32_t key = thrust::get<0>(kv);
-    const double value = thrust::get<1>(kv);
+    const double value = thrust::get<1>(kv) + 0.0;  // -0 as +0, as add_chunk has it
     BinSums s;
     if (key >= invalid_key(cell_count, stride)) return s;
     const FirstPassCell& cell = cells[key / stride];

@@ -72,7 +72,8 @@ StreamingReducer::StreamingReducer(ReductionSpec spec, std::uint64_t paths, Stre
 namespace {
 
 /// Sends one value to where the current pass wants it: the histogram being built, a refined
-/// bin's finer histogram, or a bin whose values are being collected.
+/// bin's finer histogram, or a bin whose values are being collected. A complete node's
+/// `routes` must be current: add_chunk calls index_routes() before a refining pass's chunk.
 void route(HistogramNode* node, double value) {
   for (;;) {
     if (!node->complete) {
@@ -125,7 +126,9 @@ void StreamingReducer::add_chunk(const double* values, const std::uint8_t* codes
     Int128 sum = 0, spread_sum = 0, spread_squares = 0;
     HistogramNode* const root = cell.root.get();
     for (std::uint64_t p = 0; p < count; ++p) {
-      const double value = column[p];
+      // -0 counts as +0 (so a zero atom's extremes do not depend on which zero came first,
+      // on the host or on a device: FirstPassTerm does the same).
+      const double value = column[p] + 0.0;
       if (!(value >= 0.0 && value <= upper)) {
 #pragma omp atomic write
         out_of_range_cell = c;

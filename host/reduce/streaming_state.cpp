@@ -187,7 +187,12 @@ std::unique_ptr<HistogramNode> load_node(binary::Reader& in, int depth,
 }  // namespace
 
 void StreamingReducer::save(binary::Writer& out) const {
-  out.put(limits_);
+  // The sizes a later pass uses, field by field (the format's 24 bytes; sorted_pilot only
+  // matters before the first pass, so it is not saved).
+  out.put(limits_.root_bins);
+  out.put(limits_.refine_bins);
+  out.put(limits_.collect_cap);
+  out.put(limits_.spare_values);
   out.put(paths_);
   out.put(pass_);
   out.put(static_cast<std::uint64_t>(cells_.size()));
@@ -221,7 +226,11 @@ std::string StreamingReducer::serialized() const {
 std::unique_ptr<StreamingReducer> StreamingReducer::load(binary::Reader& in,
                                                          const ReductionSpec& spec) {
   const PathLayout layout = spec.layout;
-  const auto limits = in.get<StreamingLimits>("the reducer's sizes");
+  StreamingLimits limits;
+  limits.root_bins = in.get<int>("the reducer's root bins");
+  limits.refine_bins = in.get<int>("the reducer's refined bins");
+  limits.collect_cap = in.get<std::uint64_t>("the reducer's collect cap");
+  limits.spare_values = in.get<std::uint64_t>("the reducer's spare values");
   if (limits.root_bins < 2 || limits.root_bins > max_root_bins || limits.refine_bins < 2 ||
       limits.refine_bins > max_refine_bins || limits.collect_cap < 1 ||
       limits.collect_cap > max_collect_cap || limits.spare_values > max_spare_values)

@@ -63,13 +63,13 @@ CheckpointContents parse_checkpoint(
 using ChunkSimulator =
     std::function<void(std::uint64_t first, std::uint64_t count, const PathOutput& out)>;
 
-/// What a batch streams: every path's outputs, laid out as `spec` says (one scenario's, or
-/// the stacked variants of a stress run, host/run/variants.h).
 /// Adds a chunk to the reducer itself, simulating it into `out` (stride count) as far as the
 /// reducer then reads it: the CUDA backend, whose device fills the first pass's root bins.
 using ChunkReducer = std::function<void(StreamingReducer& reducer, std::uint64_t first,
                                         std::uint64_t count, const PathOutput& out, int threads)>;
 
+/// What a batch streams: every path's outputs, laid out as `spec` says (one scenario's, or
+/// the stacked variants of a stress run, host/run/variants.h).
 struct PathSource {
   ReductionSpec spec;
   /// The CPU model, for the pilot: every backend, rank and shard places the same bins.

@@ -346,11 +346,15 @@ PathSource RunSetup::path_source(std::string& device_name) const {
     return source;
   }
   if (stresses_.empty()) {
-    PathSource source = single_source(*flat_, scenario_.seed, threads_, simulator(*flat_, device_name));
+    // A GPU run's device bins the first pass itself (one device state for both functions).
+    CudaChunkSource cuda;
+    if (backend_ == "cuda" && cuda_first_pass_on_device())
+      cuda = make_cuda_chunk_source(*flat_, scenario_.seed, chunk_, device_, device_name);
+    PathSource source = single_source(*flat_, scenario_.seed, threads_,
+                                      cuda.simulate ? cuda.simulate : simulator(*flat_, device_name));
     source.spec = spec_;  // the scenario's own, with the worst paths to keep
     source.whole_run_bytes = whole_run_bytes();
-    if (backend_ == "cuda" && cuda_first_pass_on_device())
-      source.reduce = make_cuda_chunk_reducer(*flat_, scenario_.seed, chunk_, device_, device_name);
+    source.reduce = cuda.reduce;
     return source;
   }
   std::vector<ChunkSimulator> pilots;

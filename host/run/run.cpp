@@ -191,6 +191,7 @@ RunResults run_to_precision(const RunSetup& setup, RunDetails& details) {
   precision.target = options.target_ci;
   precision.max_paths = options.max_paths;
   RunResults results;
+  details.first_pass_on_device = static_cast<bool>(source.reduce);
   for (;;) {
     BatchReport report;
     results = run_batch(block, source, batch, report);
