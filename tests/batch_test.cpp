@@ -206,6 +206,39 @@ TEST(Batch, SigintAndSigtermSaveACheckpointAndSayHowToResume) {
   }
 }
 
+TEST(Batch, ARunKeptInMemoryStopsCleanlyWhileItSimulatesThePilot) {
+  // A run that fits the memory budget simulates every path as its pilot before pass 1; a
+  // SIGINT then must still end it with the message and exit status, and write nothing.
+  TempDir dir;
+  const std::string out = dir.file("out");
+  const std::string log = dir.file("log");
+  const std::string command = std::string(CAPRISK_BINARY) + " run " +
+                              source_path("configs/stargate.yaml") +
+                              " --paths 600000 --threads 1 --progress-every 0.000001 --out " +
+                              out + " > " + log + " 2>&1";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", ("exec " + command).c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // The first progress line comes after one slice: the handlers are installed by then.
+  bool started = false;
+  for (int i = 0; i < 6000 && !started; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    started = read_text(log).find(
+        "caprisk: simulating the paths it keeps in memory: 65536 / 600000 paths") != std::string::npos;
+  }
+  ASSERT_TRUE(started) << read_text(log);
+  kill(pid, SIGINT);
+  EXPECT_EQ(wait_for(pid), 128 + SIGINT);
+  const std::string message = read_text(log);
+  EXPECT_NE(message.find("interrupted by SIGINT while simulating the paths it keeps in memory (path "),
+            std::string::npos)
+      << message;
+  EXPECT_EQ(message.find("caprisk: pass 1"), std::string::npos) << message;
+  EXPECT_FALSE(fs::exists(out + "/percentiles.csv"));
+}
+
 TEST(Batch, ResumeWithoutACheckpointStartsAfreshAndSaysSo) {
   TempDir dir;
   const auto r =

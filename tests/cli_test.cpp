@@ -507,6 +507,13 @@ TEST(CliRun, ALogGetsWholeProgressLinesWithTheWholeRunsEta) {
   EXPECT_TRUE(testing::contains(r.output, "caprisk: pass 1 of 2: 4096 / 120000 paths, ")) << r.output;
   EXPECT_TRUE(testing::contains(r.output, "caprisk: pass 2 of 2: ")) << r.output;
   EXPECT_TRUE(testing::contains(r.output, "paths/s, run ETA ")) << r.output;
+  // The run fits the memory budget: its pilot is every path, and says how far it is.
+  EXPECT_TRUE(testing::contains(
+      r.output, "caprisk: simulating the paths it keeps in memory: 65536 / 120000 paths, "))
+      << r.output;
+  EXPECT_TRUE(testing::contains(
+      r.output, "caprisk: simulating the paths it keeps in memory: 120000 / 120000 paths, "))
+      << r.output;
   EXPECT_FALSE(testing::contains(r.output, "\r")) << "a log gets no carriage returns";
   // Never more often than asked: none in a run shorter than the interval, none when quiet.
   for (const std::string& quiet : {std::string(" --progress-every 3600 --force"),
@@ -515,6 +522,7 @@ TEST(CliRun, ALogGetsWholeProgressLinesWithTheWholeRunsEta) {
     const testing::CommandResult q = testing::run_caprisk(run + quiet);
     ASSERT_EQ(q.exit_code, 0) << q.output;
     EXPECT_FALSE(testing::contains(q.output, "caprisk: pass ")) << quiet << ": " << q.output;
+    EXPECT_FALSE(testing::contains(q.output, "caprisk: simulating")) << quiet << ": " << q.output;
   }
 }
 

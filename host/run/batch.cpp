@@ -189,6 +189,7 @@ RunResults run_batch(const Scenario& scenario, const PathSource& source,
   const bool checkpoints = !options.checkpoint_path.empty();
   BatchState state;
   PathOutputs pilot;  // every path's outputs, when the pilot simulated the whole run
+  const StopSignals signals;  // from the pilot on: a run that keeps every path simulates it there
   if (options.resume && checkpoints && std::filesystem::exists(options.checkpoint_path)) {
     state = load_checkpoint(options, scenario, spec);
     if (!options.quiet && options.announce_resume)
@@ -199,14 +200,40 @@ RunResults run_batch(const Scenario& scenario, const PathSource& source,
     if (options.resume && !options.quiet)
       std::cerr << "caprisk: no checkpoint at " << options.checkpoint_path
                 << " yet: starting from the beginning\n";
-    state.reducer = fresh_reducer(scenario.paths, source, &pilot);
+    // Progress while a large pilot (a whole run kept in memory) simulates, and a clean stop.
+    const bool terminal = ::isatty(STDERR_FILENO) != 0;
+    const bool show = !options.quiet && (terminal || options.progress_every > 0);
+    const auto started = std::chrono::steady_clock::now();
+    auto last_line = started;
+    const auto after_slice = [&](std::uint64_t done, std::uint64_t of) {
+      const char* what = of == scenario.paths ? "the paths it keeps in memory" : "the pilot";
+      if (const int signal = stop_signal; signal != 0)
+        throw Interrupted(std::string("interrupted by ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") +
+                              " while simulating " + what + " (path " + std::to_string(done) +
+                              " of " + std::to_string(of) + "); nothing saved",
+                          128 + signal);
+      if (!show || of <= pilot_slice_paths) return;
+      const auto now = std::chrono::steady_clock::now();
+      const double elapsed = std::chrono::duration<double>(now - started).count();
+      if (!terminal && std::chrono::duration<double>(now - last_line).count() < options.progress_every)
+        return;
+      last_line = now;
+      const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0;
+      std::fprintf(stderr,
+                   terminal ? "\r  simulating %s: %llu / %llu paths, %.0f paths/s (%.0f s)   "
+                            : "caprisk: simulating %s: %llu / %llu paths, %.0f paths/s (%.0f s)\n",
+                   what, static_cast<unsigned long long>(done), static_cast<unsigned long long>(of),
+                   rate, elapsed);
+      if (terminal && done == of) std::fprintf(stderr, "\n");
+      std::fflush(stderr);
+    };
+    state.reducer = fresh_reducer(scenario.paths, source, &pilot, after_slice);
     report.pilot_paths = pilot.count;
     // Only a whole run's outputs are worth keeping, and only when the chunks would be the same.
     if (!options.reuse_pilot || pilot.count < scenario.paths) pilot = PathOutputs{};
     report.pilot_was_whole_run = pilot.count > 0;
   }
 
-  const StopSignals signals;
   const std::uint64_t chunk = std::max<std::uint64_t>(1, options.chunk_paths);
   std::vector<double> values(static_cast<std::size_t>(output_columns(spec)) * chunk);
   std::vector<std::uint8_t> codes(static_cast<std::size_t>(spec.code_cells()) * chunk);
@@ -296,16 +323,27 @@ std::uint64_t pilot_path_count(std::uint64_t paths, const ReductionSpec& spec,
 
 }  // namespace
 
-std::unique_ptr<StreamingReducer> fresh_reducer(std::uint64_t paths, const PathSource& source,
-                                                PathOutputs* pilot) {
+std::unique_ptr<StreamingReducer> fresh_reducer(
+    std::uint64_t paths, const PathSource& source, PathOutputs* pilot,
+    const std::function<void(std::uint64_t done, std::uint64_t of)>& after_slice) {
   const ReductionSpec& spec = source.spec;
   auto reducer = std::make_unique<StreamingReducer>(spec, paths, limits_for(spec));
   PathOutputs outputs;
   outputs.count = pilot_path_count(paths, spec, source.whole_run_bytes);
   outputs.values.resize(static_cast<std::size_t>(output_columns(spec)) * outputs.count);
   outputs.codes.resize(static_cast<std::size_t>(spec.code_cells()) * outputs.count);
-  source.pilot(0, outputs.count,
-               chunk_output(spec, outputs.values.data(), outputs.codes.data(), outputs.count));
+  // In slices, each written in place with the whole pilot's stride (the same numbers as one
+  // call: a path's outputs depend on its ID only), so that a run that keeps every path can
+  // show progress and stop on a signal while it simulates them.
+  const PathOutput whole =
+      chunk_output(spec, outputs.values.data(), outputs.codes.data(), outputs.count);
+  for (std::uint64_t first = 0; first < outputs.count; first += pilot_slice_paths) {
+    const std::uint64_t count = std::min(pilot_slice_paths, outputs.count - first);
+    source.pilot(first, count,
+                 PathOutput{whole.values + first, whole.codes + first, whole.stride,
+                            whole.statics != nullptr ? whole.statics + first : nullptr});
+    if (after_slice) after_slice(first + count, outputs.count);
+  }
   reducer->place_root_bins(outputs.values.data(), outputs.count, outputs.count, source.threads);
   if (pilot != nullptr) *pilot = std::move(outputs);
   return reducer;

@@ -130,9 +130,13 @@ struct PathOutputs {
 };
 
 /// A reducer for a fresh run of `paths` paths, its root bins placed by the pilot; the pilot's
-/// outputs are handed to `pilot` when it is given.
-std::unique_ptr<StreamingReducer> fresh_reducer(std::uint64_t paths, const PathSource& source,
-                                                PathOutputs* pilot = nullptr);
+/// outputs are handed to `pilot` when it is given. The pilot is simulated in slices of
+/// pilot_slice_paths, and `after_slice(done, of)`, when given, is called after each (progress,
+/// and a stop signal: it may throw).
+std::unique_ptr<StreamingReducer> fresh_reducer(
+    std::uint64_t paths, const PathSource& source, PathOutputs* pilot = nullptr,
+    const std::function<void(std::uint64_t done, std::uint64_t of)>& after_slice = {});
+constexpr std::uint64_t pilot_slice_paths = 65536;
 
 /// One pass of `reducer` over paths [begin, end), in chunks (no checkpoints).
 void pass_over_range(StreamingReducer& reducer, std::uint64_t begin, std::uint64_t end,
