@@ -383,6 +383,26 @@ TEST(Streaming, ConstantCellsHaveExactlyZeroSd) {
   for (const CellStatistics& cell : reducer.results().cells) EXPECT_EQ(cell.sd, 0.0);
 }
 
+TEST(Streaming, MinusZeroCountsAsZero) {
+  // -0 and +0 in one bin: its extremes are +0 whichever came first (the device's first pass,
+  // which adds a bin's values in no fixed order, must give the host's bytes).
+  testing::Simulation sim(default_scenario(4), 1);
+  const ReductionSpec spec = sim.flat->reduction_spec();
+  const int columns = spec.value_cells();
+  for (const bool minus_first : {true, false}) {
+    StreamingReducer reducer(spec, 4);
+    std::vector<double> values(static_cast<std::size_t>(columns) * 4, 0.0);
+    values[minus_first ? 0 : 1] = -0.0;
+    std::vector<std::uint8_t> codes(static_cast<std::size_t>(spec.code_cells()) * 4, 0);
+    reducer.add_chunk(values.data(), codes.data(), 4, 4, 1);
+    const HistogramNode& root = reducer.root(0);
+    const int bin = root.bin_of(0.0);
+    EXPECT_EQ(root.counts[bin], 4u);
+    EXPECT_FALSE(std::signbit(root.minimum[bin])) << (minus_first ? "-0 first" : "+0 first");
+    EXPECT_FALSE(std::signbit(root.maximum[bin])) << (minus_first ? "-0 first" : "+0 first");
+  }
+}
+
 TEST(Streaming, TheSavedSizesKeepTheFormatsLayout) {
   // Version 3 of the sealed format begins with the four sizes as int, int, uint64, uint64 (24
   // bytes), then the path count: a new field of StreamingLimits must not move them, or every

@@ -24,6 +24,30 @@ CAPRISK_HD inline long long fixed_term(double value, double scale) {
 #endif
 }
 
+/// How many of the n increasing values at `first` are <= value: upper_bound without branches,
+/// so that successive values' searches overlap instead of waiting on mispredicted jumps (a
+/// pilot packs hundreds of edges around a wanted rank). HistogramNode::bin_of and the device's
+/// FirstPassKey both search with it.
+CAPRISK_HD inline std::uint32_t count_at_most(const double* first, std::uint32_t n, double value) {
+  if (n == 0) return 0;
+  const double* base = first;  // the answer lies in [base, base + n]
+  while (n > 1) {
+    const std::uint32_t half = n / 2;
+    base = base[half] <= value ? base + half : base;
+    n -= half;
+  }
+  return static_cast<std::uint32_t>(base - first) + (*base <= value ? 1u : 0u);
+}
+
+/// The bin of `value` among `bins` equal bins over [lower, upper] (the first below, the last
+/// above), the same operations on host and device.
+CAPRISK_HD inline int equal_bin(double lower, double upper, int bins, double value) {
+  if (!(upper > lower)) return 0;
+  const double position = (value - lower) * (static_cast<double>(bins) / (upper - lower));
+  if (!(position >= 0)) return 0;
+  return position >= bins ? bins - 1 : static_cast<int>(position);
+}
+
 /// One root bin's first-pass accumulators, as HistogramNode keeps them, plus its cell's count
 /// of values above the cell's zero.
 struct BinSums {
@@ -75,24 +99,11 @@ struct FirstPassKey {
     return static_cast<std::uint32_t>(c) * stride + bin(cell, value);
   }
 
-  /// HistogramNode::bin_of: the number of edges <= value, searched without branches; or the
-  /// equal bins' formula, in the same operations.
+  /// HistogramNode::bin_of: the number of edges <= value (searched over all of them: the
+  /// host's lookup slots only narrow the same count), or the equal bins' formula.
   CAPRISK_HD std::uint32_t bin(const FirstPassCell& cell, double value) const {
-    if (cell.edge_count > 0) {
-      const double* base = edges + cell.edge_first;
-      std::uint32_t n = cell.edge_count;
-      while (n > 1) {
-        const std::uint32_t half = n / 2;
-        base = base[half] <= value ? base + half : base;
-        n -= half;
-      }
-      return static_cast<std::uint32_t>(base - (edges + cell.edge_first)) + (*base <= value ? 1u : 0u);
-    }
-    if (!(cell.upper > cell.lower)) return 0;
-    const double position = (value - cell.lower) * (static_cast<double>(cell.bins) / (cell.upper - cell.lower));
-    if (!(position >= 0)) return 0;
-    return position >= cell.bins ? static_cast<std::uint32_t>(cell.bins - 1)
-                                 : static_cast<std::uint32_t>(position);
+    if (cell.edge_count > 0) return count_at_most(edges + cell.edge_first, cell.edge_count, value);
+    return static_cast<std::uint32_t>(equal_bin(cell.lower, cell.upper, cell.bins, value));
   }
 };
 

@@ -53,24 +53,12 @@ int HistogramNode::bin_of(double value) const {
     // The bin is the number of edges <= value.
     if (value < edges.front()) return 0;
     if (value >= edges.back()) return bins - 1;
+    // Edges in earlier slots are below the value, in later ones above: search the slot's.
     const std::size_t slot = slot_of(value);
-    // upper_bound over the slot's edges without branches, so that the searches of successive
-    // values overlap instead of waiting on mispredicted jumps (a pilot packs hundreds of edges
-    // into the slots around a wanted rank). The answer lies in [base, base + n].
-    const double* base = edges.data() + lookup[slot];
-    std::size_t n = lookup[slot + 1] - lookup[slot];
-    if (n == 0) return static_cast<int>(base - edges.data());
-    while (n > 1) {
-      const std::size_t half = n / 2;
-      base = base[half] <= value ? base + half : base;
-      n -= half;
-    }
-    return static_cast<int>(base - edges.data()) + (*base <= value ? 1 : 0);
+    return static_cast<int>(lookup[slot] + count_at_most(edges.data() + lookup[slot],
+                                                         lookup[slot + 1] - lookup[slot], value));
   }
-  if (!(upper > lower)) return 0;
-  const double position = (value - lower) * (static_cast<double>(bins) / (upper - lower));
-  if (!(position >= 0)) return 0;
-  return position >= bins ? bins - 1 : static_cast<int>(position);
+  return equal_bin(lower, upper, bins, value);
 }
 
 void HistogramNode::add(double value) {

@@ -54,7 +54,7 @@ struct HistogramNode {
   bool complete = false;          ///< filled by a finished pass
   /// Where a pass sends a value of each bin (route_drop, route_child, route_collect), so that
   /// routing looks up the maps only for the few values they want; index_routes() fills it from
-  /// `children` and `collected`, and the reducer calls it before each chunk of a refining pass.
+  /// `children` and `collected`, and the reducer calls it whenever it makes or loads a plan.
   std::vector<std::uint8_t> routes;
   static constexpr std::uint8_t route_drop = 0, route_child = 1, route_collect = 2;
   /// Per lookup slot (bins between edges): 1 when a bin the slot can hold is routed anywhere,

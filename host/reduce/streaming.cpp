@@ -73,7 +73,7 @@ namespace {
 
 /// Sends one value to where the current pass wants it: the histogram being built, a refined
 /// bin's finer histogram, or a bin whose values are being collected. A complete node's
-/// `routes` must be current: add_chunk calls index_routes() before a refining pass's chunk.
+/// `routes` must be current: finish_pass() and load() index them when they make a plan.
 void route(HistogramNode* node, double value) {
   for (;;) {
     if (!node->complete) {
@@ -106,6 +106,11 @@ void StreamingReducer::add_chunk(const double* values, const std::uint8_t* codes
   CAPRISK_EXPECTS(!bins_added || pass_ == 1, "root bins added outside the first pass");
   const int thread_count = threads > 0 ? threads : omp_get_max_threads();
   const int value_cells = spec_.value_cells();
+  // A refining pass routes by the tables finish_pass() or load() indexed for its plan.
+  for (int c = 0; c < spec_.quantile_cells() && pass_ != 1; ++c)
+    CAPRISK_EXPECTS(cells_[static_cast<std::size_t>(c)].root->routes.size() ==
+                        static_cast<std::size_t>(cells_[static_cast<std::size_t>(c)].root->bins),
+                    "a refining pass without its routes indexed");
   // A value outside [0, upper] would make the fixed-point sums wrong: never let one through.
   int out_of_range_cell = -1;
   // One thread per cell: each cell sees its values in path order, whatever the thread count.
@@ -118,7 +123,6 @@ void StreamingReducer::add_chunk(const double* values, const std::uint8_t* codes
     // A cell with percentiles gets its sums from its root's bins when the first pass ends
     // (finish_pass): the same integers, added once.
     const bool summed = pass_ == 1 && !routed;
-    if (routed && pass_ != 1) cell.root->index_routes();
     // Sums in locals, stored once: the cells of other threads share these cache lines.
     const double upper = cell.upper, zero = cell.zero, scale = cell.scale;
     const double spread_scale = cell.spread_scale;
@@ -222,8 +226,8 @@ FirstPassTable StreamingReducer::first_pass_table() const {
     f.zero = cell.zero;
     table.edges.insert(table.edges.end(), root.edges.begin(), root.edges.end());
     table.cells.push_back(f);
-    table.stride = std::max(table.stride, static_cast<std::uint32_t>(root.bins));
   }
+  table.stride = first_pass_stride();
   // Every key, the invalid ones too, must fit 32 bits.
   CAPRISK_EXPECTS(static_cast<double>(table.stride + 1) * static_cast<double>(table.cells.size()) <
                       4294967296.0,
@@ -235,9 +239,7 @@ void StreamingReducer::add_first_pass_bins(const std::uint32_t* keys, const BinS
                                            std::size_t count) {
   CAPRISK_EXPECTS(pass_ == 1, "root bins added outside the first pass");
   const int cells = spec_.quantile_cells();
-  std::uint32_t stride = 0;
-  for (int c = 0; c < cells; ++c)
-    stride = std::max(stride, static_cast<std::uint32_t>(cells_[static_cast<std::size_t>(c)].root->bins));
+  const std::uint32_t stride = first_pass_stride();
   for (std::size_t i = 0; i < count; ++i) {
     const std::uint32_t key = keys[i];
     const std::uint32_t invalid = invalid_key(cells, stride);
@@ -366,7 +368,19 @@ bool StreamingReducer::finish_pass() {
   for (std::size_t k = 0; k < drivers_.size(); ++k)
     drivers_[k].plan(*cells_[static_cast<std::size_t>(tail_cells_[k])].root, tail_rank(),
                      most_kept());
+  index_routes();
   return false;
+}
+
+std::uint32_t StreamingReducer::first_pass_stride() const {
+  std::uint32_t stride = 0;
+  for (int c = 0; c < spec_.quantile_cells(); ++c)
+    stride = std::max(stride, static_cast<std::uint32_t>(cells_[static_cast<std::size_t>(c)].root->bins));
+  return stride;
+}
+
+void StreamingReducer::index_routes() {
+  for (int c = 0; c < spec_.quantile_cells(); ++c) cells_[static_cast<std::size_t>(c)].root->index_routes();
 }
 
 StreamingReducer::UpperSums StreamingReducer::sums_from(const HistogramNode& node,
@@ -383,7 +397,7 @@ StreamingReducer::UpperSums StreamingReducer::sums_from(const HistogramNode& nod
   }
   total.sum = static_cast<long double>(above) / node.scale;
   const auto quantum = [&node](double value) {
-    return static_cast<Int128>(static_cast<long long>(value * node.spread + 0.5));
+    return static_cast<Int128>(fixed_term(value, node.spread));
   };
   if (node.minimum[bin] == node.maximum[bin]) {
     const long double value = node.minimum[bin];

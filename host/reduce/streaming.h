@@ -147,6 +147,10 @@ class StreamingReducer {
   const ReductionSpec& spec() const { return spec_; }
 
  private:
+  /// The first pass's key stride: the most bins of any root with percentiles.
+  std::uint32_t first_pass_stride() const;
+  /// Indexes every root's routes for the current plan (HistogramNode::index_routes).
+  void index_routes();
   /// The 0-based ranks a cell needs (percentiles, their intervals, CVaR's tail start).
   std::vector<std::uint64_t> needed_ranks() const;
   /// The value of rank r in a node; false when its bin still needs a pass.

@@ -306,6 +306,7 @@ std::unique_ptr<StreamingReducer> StreamingReducer::load(binary::Reader& in,
     reducer->drivers_[k].load(
         in, *reducer->cells_[static_cast<std::size_t>(reducer->tail_cells_[k])].root, paths,
         reducer->most_kept());
+  if (reducer->pass_ != 1) reducer->index_routes();  // the loaded plan's
   return reducer;
 }
 

@@ -159,6 +159,11 @@ PathSource single_source(const FlatScenario& flat, std::uint64_t seed, int threa
 
 namespace {
 
+/// "interrupted by SIGINT" (or SIGTERM): how every stopped run's message begins.
+std::string interrupted_by(int signal) {
+  return std::string("interrupted by ") + (signal == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
 /// One progress report: the pass against the passes expected (two with percentiles: the
 /// pilot-placed bins resolve in one refining pass; more only when a pass ends unresolved),
 /// and the whole run's ETA at this pass's rate. A terminal gets one line rewritten in place;
@@ -208,9 +213,9 @@ RunResults run_batch(const Scenario& scenario, const PathSource& source,
     const auto after_slice = [&](std::uint64_t done, std::uint64_t of) {
       const char* what = of == scenario.paths ? "the paths it keeps in memory" : "the pilot";
       if (const int signal = stop_signal; signal != 0)
-        throw Interrupted(std::string("interrupted by ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") +
-                              " while simulating " + what + " (path " + std::to_string(done) +
-                              " of " + std::to_string(of) + "); nothing saved",
+        throw Interrupted(interrupted_by(signal) + " while simulating " + what + " (path " +
+                              std::to_string(done) + " of " + std::to_string(of) +
+                              "); nothing saved",
                           128 + signal);
       if (!show || of <= pilot_slice_paths) return;
       const auto now = std::chrono::steady_clock::now();
@@ -249,8 +254,7 @@ RunResults run_batch(const Scenario& scenario, const PathSource& source,
     while (state.next_path < scenario.paths) {
       if (stop_signal != 0) {
         const int signal = stop_signal;
-        std::string message = std::string("interrupted by ") +
-                              (signal == SIGINT ? "SIGINT" : "SIGTERM") + " in pass " +
+        std::string message = interrupted_by(signal) + " in pass " +
                               std::to_string(reducer.pass()) + " at path " +
                               std::to_string(state.next_path);
         if (checkpoints) {
